@@ -1,0 +1,18 @@
+"""seqnn: protein FASTA to honestly evaluated neural networks.
+
+The package is importable piece by piece (``from seqnn.encode import one_hot``) without
+pulling in torch; :func:`load` (a trained model directory) imports it on first use.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "load"]
+
+
+def load(model_dir: str, device: str = "cpu"):  # noqa: ANN201 - avoids importing torch here
+    """Load a trained model directory for prediction (see :mod:`seqnn.predict`)."""
+    from .predict import load as _load
+
+    return _load(model_dir, device=device)

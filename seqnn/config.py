@@ -1,0 +1,201 @@
+"""The one config object: frozen dataclasses loaded from YAML/JSON and validated at the edge.
+
+The workflow config (``config/config.yaml``) is validated against the JSON Schema shipped
+in the package (``seqnn/schema.yaml``; ``config/schema.yaml`` points at it), then turned into
+:class:`WorkflowConfig`. The ``seqnn`` subcommands receive one dataset block or one model
+block as JSON and rebuild the same dataclasses, so no raw dict travels further.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
+
+
+class ConfigError(ValueError):
+    """A wrong key or value in a config: the message names the place and the reason."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input file of a dataset: a FASTA (``fasta``) or a table with a sequence column
+    (``table``), and where its labels and given split come from."""
+
+    fasta: str | None = None
+    table: str | None = None
+    label: str | None = None  # one constant label for every record of the file
+    split: str | None = None  # one given split for every record of the file
+    labels: str | None = None  # a TSV/CSV keyed by id
+    id_column: str = "id"
+    label_column: str = "label"
+    split_column: str | None = None
+    sequence_column: str = "sequence"
+    header_field: str | None = None  # label from a key=value header field
+    header_regex: str | None = None  # label from a regex on the header (group 1)
+    split_field: str | None = None  # given split from a key=value header field
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How to split: ``cluster`` (MMseqs2, default), ``given``, ``random`` or ``stratified``."""
+
+    method: str = "cluster"
+    identity: float = 0.3
+    coverage: float = 0.8
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: its inputs, task, alphabet policy, split and duplicate handling."""
+
+    name: str
+    task: str
+    inputs: tuple[InputSpec, ...]
+    policy: str = "map"
+    drop_gaps: bool = False
+    drop_duplicates: bool = False
+    split: SplitSpec = field(default_factory=SplitSpec)
+    max_len: int = 1000
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to train: registry name, its parameters and training settings."""
+
+    name: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChecksSpec:
+    """Settings of the honesty checks: which controls run, their epoch cap, the margin."""
+
+    permutation: bool = True
+    shuffle: bool = True
+    control_epochs: int = 30
+    margin: float = 0.05
+    bootstrap: int = 1000
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``data``, refusing unknown keys by name."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return cls(**data)
+
+
+def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
+    """Build a :class:`DatasetSpec` from one ``datasets:`` block of the config."""
+    data = dict(data)
+    where = f"datasets.{name}"
+    inputs = data.pop("inputs", None)
+    if not inputs:
+        raise ConfigError(f"{where}: 'inputs' must list at least one fasta or table")
+    specs = []
+    for i, item in enumerate(inputs):
+        spec = _build(InputSpec, item, f"{where}.inputs[{i}]")
+        if (spec.fasta is None) == (spec.table is None):
+            raise ConfigError(f"{where}.inputs[{i}]: give exactly one of 'fasta' or 'table'")
+        specs.append(spec)
+    split = data.pop("split", {}) or {}
+    split = _build(SplitSpec, split, f"{where}.split")
+    split = SplitSpec(**{**split.__dict__, "fractions": tuple(split.fractions)})
+    if split.method not in ("cluster", "given", "random", "stratified"):
+        raise ConfigError(f"{where}.split.method: unknown method {split.method!r}")
+    if len(split.fractions) != 3 or abs(sum(split.fractions) - 1) > 1e-6:
+        raise ConfigError(f"{where}.split.fractions: three fractions summing to 1 expected")
+    if "task" not in data:
+        raise ConfigError(f"{where}: 'task' is required (binary, multiclass or regression)")
+    spec = _build(DatasetSpec, {**data, "name": name, "inputs": tuple(specs), "split": split},
+                  where)
+    if spec.task not in ("binary", "multiclass", "regression", "unsupervised"):
+        raise ConfigError(f"{where}.task: unknown task {spec.task!r}")
+    if spec.policy not in ("map", "strict"):
+        raise ConfigError(f"{where}.policy: unknown policy {spec.policy!r}")
+    return spec
+
+
+def model_from_dict(name: str, data: dict[str, Any]) -> ModelSpec:
+    """Build a :class:`ModelSpec` from one ``models:`` block of the config."""
+    data = dict(data)
+    data.setdefault("model", name)
+    spec = _build(ModelSpec, {**data, "name": name}, f"models.{name}")
+    return ModelSpec(spec.name, spec.model, dict(spec.params or {}), dict(spec.train or {}))
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """The whole workflow config: results folder, datasets, models and checks."""
+
+    results: str
+    threads: int
+    device: str
+    datasets: dict[str, DatasetSpec]
+    models: dict[str, ModelSpec]
+    checks: ChecksSpec
+
+
+def validate_schema(data: dict[str, Any]) -> None:
+    """Validate a raw config mapping against ``schema.yaml``; one clear line on failure."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ConfigError(f"config {path}: {exc.message}") from None
+
+
+def workflow_from_dict(data: dict[str, Any]) -> WorkflowConfig:
+    """Validate and build the :class:`WorkflowConfig` from a parsed YAML mapping."""
+    validate_schema(data)
+    return WorkflowConfig(
+        results=str(data.get("results", "results")),
+        threads=int(data.get("threads", 2)),
+        device=str(data.get("device", "auto")),
+        datasets={k: dataset_from_dict(k, v) for k, v in data["datasets"].items()},
+        models={k: model_from_dict(k, v) for k, v in data["models"].items()},
+        checks=_build(ChecksSpec, data.get("checks", {}) or {}, "checks"),
+    )
+
+
+def load_workflow(path: str | Path) -> WorkflowConfig:
+    """Read a YAML workflow config file and validate it."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    return workflow_from_dict(data or {})
+
+
+def parse_json_arg(text: str, what: str) -> dict[str, Any]:
+    """Parse a JSON object given on the command line (or ``@file.json``)."""
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}: expected a JSON object")
+    return data

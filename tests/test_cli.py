@@ -1,0 +1,186 @@
+"""CLI exit codes and the ingest step (labels from files, tables, headers)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from seqnn.cli import main
+from seqnn.config import ConfigError, dataset_from_dict
+from seqnn.ingest import load_dataset
+from seqnn.io import SeqnnInputError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_version_and_help(runner: CliRunner) -> None:
+    assert runner.invoke(main, ["--version"]).output.startswith("seqnn, version ")
+    res = runner.invoke(main, ["--help"])
+    assert res.exit_code == 0
+    assert "inspect" in res.output and "encode" in res.output
+
+
+def test_help_does_not_import_torch() -> None:
+    code = "import sys; from seqnn.cli import main; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_inspect_summary(runner: CliRunner, tmp_path: Path) -> None:
+    fa = write(tmp_path / "a.fa", ">a\nACDu\n>b\nACD\n>c\nWWWWB\n")
+    res = runner.invoke(main, ["inspect", str(fa), "--json"])
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.output)
+    assert s["records"] == 3
+    assert s["length"]["min"] == 3 and s["length"]["max"] == 5
+    assert s["substitutions"] == {"lowercase": 1, "U->C": 1, "B->X": 1}
+    assert s["duplicate_sequence_groups"] == 0  # ACDC vs ACD differ
+
+
+def test_inspect_bad_input_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    fa = write(tmp_path / "bad.fa", ">a\nAC-D\n")
+    res = runner.invoke(main, ["inspect", str(fa)])
+    assert res.exit_code == 2
+    assert "bad.fa, record 'a': position 3: gap character" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_strict_policy_error_one_line(tmp_path: Path) -> None:
+    fa = write(tmp_path / "s.fa", ">p1\nACDU\n")
+    res = subprocess.run([sys.executable, "-m", "seqnn.cli", "inspect", "--policy", "strict",
+                          str(fa)], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1
+    assert "record 'p1': position 4" in res.stderr and "'U'" in res.stderr
+
+
+def test_encode_writes_npz_and_no_partial_on_error(runner: CliRunner, tmp_path: Path) -> None:
+    from seqnn.encode import load_encoded
+
+    fa = tmp_path / "a.fa.gz"
+    fa.write_bytes(gzip.compress(b">a\nACD\n>b\nW\n"))
+    out = tmp_path / "o.npz"
+    res = runner.invoke(main, ["encode", str(fa), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    ds = load_encoded(str(out))
+    assert ds.tokens.tolist() == [1, 2, 3, 19] and ds.offsets.tolist() == [0, 3, 4]
+    out2 = tmp_path / "o2.npz"
+    res = runner.invoke(main, ["encode", str(fa), "-o", str(out2), "--max-len", "2"])
+    assert res.exit_code == 2 and "record 'a': length 3 > --max-len 2" in res.output
+    assert not out2.exists() and list(tmp_path.glob(".o2*")) == []
+
+
+def _spec(**kw: object) -> dict:
+    return {"task": "binary", **kw}
+
+
+def test_ingest_constant_labels_and_given_split(tmp_path: Path) -> None:
+    pos = write(tmp_path / "pos.fa", ">p1\nKKKK\n>p2\nKRKR\n")
+    neg = write(tmp_path / "neg.fa", ">n1\nEEEE\n")
+    ds = dataset_from_dict("t", _spec(inputs=[
+        {"fasta": str(pos), "label": "AMP", "split": "tr"},
+        {"fasta": str(neg), "label": "nonAMP", "split": "eval"},
+    ]))
+    df, rep = load_dataset(ds)
+    assert df.to_dict("list") == {
+        "id": ["p1", "p2", "n1"], "sequence": ["KKKK", "KRKR", "EEEE"],
+        "label": ["AMP", "AMP", "nonAMP"], "source": ["pos.fa", "pos.fa", "neg.fa"],
+        "split": ["train", "train", "valid"],
+    }
+    assert rep.per_source == {"pos.fa": 2, "neg.fa": 1}
+
+
+def test_ingest_labels_from_table_missing_label(tmp_path: Path) -> None:
+    fa = write(tmp_path / "x.fa", ">a\nACD\n>b\nKLM\n>c\nWWW\n")
+    lab = write(tmp_path / "lab.tsv", "name\tclass\na\tx\nb\ty\nzz\tx\n")
+    spec = _spec(inputs=[{"fasta": str(fa), "labels": str(lab), "id_column": "name",
+                          "label_column": "class"}])
+    with pytest.raises(SeqnnInputError, match=r"record 'c': no label in .*lab.tsv"):
+        load_dataset(dataset_from_dict("t", spec))
+
+
+def test_ingest_labels_from_table_warns_unused(tmp_path: Path) -> None:
+    fa = write(tmp_path / "x.fa", ">a\nACD\n>b\nKLM\n")
+    lab = write(tmp_path / "lab.csv", "id,label\na,x\nb,y\nzz,x\n")
+    ds = dataset_from_dict("t", _spec(inputs=[{"fasta": str(fa), "labels": str(lab)}]))
+    with pytest.warns(UserWarning, match="1 label"):
+        df, _ = load_dataset(ds)
+    assert df["label"].tolist() == ["x", "y"]
+
+
+def test_ingest_key_value_headers_regression(tmp_path: Path) -> None:
+    fa = write(tmp_path / "h.fa", ">P1 TARGET=0.83 SET=train VALIDATION=False\nACDE\n"
+                                  ">P2 TARGET=1.5 SET=test VALIDATION=False\nKLMN\n")
+    ds = dataset_from_dict("t", {"task": "regression", "inputs": [
+        {"fasta": str(fa), "header_field": "TARGET", "split_field": "SET"}]})
+    df, _ = load_dataset(ds)
+    assert df["label"].tolist() == [0.83, 1.5]
+    assert df["split"].tolist() == ["train", "test"]
+
+
+def test_ingest_regression_label_not_number(tmp_path: Path) -> None:
+    fa = write(tmp_path / "h.fa", ">P1 TARGET=high\nACDE\n>P2 TARGET=1\nKLMN\n")
+    ds = dataset_from_dict("t", {"task": "regression", "inputs": [
+        {"fasta": str(fa), "header_field": "TARGET"}]})
+    with pytest.raises(SeqnnInputError, match=r"record 'P1': label 'high' is not a number"):
+        load_dataset(ds)
+
+
+def test_ingest_table_with_sequence_column(tmp_path: Path) -> None:
+    tab = write(tmp_path / "t.csv", "sequence,target,set\nACDE,0.5,train\nKLMN,0.7,valid\n")
+    ds = dataset_from_dict("t", {"task": "regression", "inputs": [
+        {"table": str(tab), "label_column": "target", "split_column": "set"}]})
+    df, _ = load_dataset(ds)
+    assert df["id"].tolist() == ["t_1", "t_2"]
+    assert df["split"].tolist() == ["train", "valid"]
+
+
+def test_ingest_header_regex_and_duplicates(tmp_path: Path) -> None:
+    fa = write(tmp_path / "r.fa", ">a|pos\nACDE\n>b|neg\nACDE\n>c|neg\nKLMN\n>d|pos\nKLMN\n"
+                                  ">e|pos\nWWWW\n")
+    spec = _spec(inputs=[{"fasta": str(fa), "header_regex": r"\|(\w+)$"}], drop_duplicates=True)
+    df, rep = load_dataset(dataset_from_dict("t", spec))
+    assert rep.duplicate_groups == 2 and rep.conflicting_groups == 2
+    assert df["id"].tolist() == ["e|pos"]
+    assert rep.duplicate_rows_dropped == 4
+
+
+def test_ingest_id_across_files(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.fa", ">x\nACDE\n")
+    b = write(tmp_path / "b.fa", ">x\nKLMN\n")
+    ds = dataset_from_dict("t", _spec(inputs=[{"fasta": str(a), "label": "p"},
+                                              {"fasta": str(b), "label": "n"}]))
+    with pytest.raises(SeqnnInputError, match="record 'x': the same id appears"):
+        load_dataset(ds)
+
+
+def test_config_unknown_key() -> None:
+    with pytest.raises(ConfigError, match=r"datasets.t.inputs\[0\]: unknown key\(s\) lable"):
+        dataset_from_dict("t", _spec(inputs=[{"fasta": "x.fa", "lable": "p"}]))
+
+
+def test_cli_ingest_spec(runner: CliRunner, tmp_path: Path) -> None:
+    fa = write(tmp_path / "p.fa", ">a\nACDE\n>b\nKLMN\n")
+    lab = write(tmp_path / "l.tsv", "id\tlabel\na\tx\nb\ty\n")
+    spec = json.dumps(_spec(inputs=[{"fasta": str(fa), "labels": str(lab)}]))
+    out = tmp_path / "seqs.tsv"
+    res = runner.invoke(main, ["ingest", "--spec", spec, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(out, sep="\t").columns.tolist() == ["id", "sequence", "label", "source"]
+    res = runner.invoke(main, ["ingest", "--spec", '{"task": "binary"}', "-o", str(out)])
+    assert res.exit_code == 2 and "'inputs' must list" in res.output
