@@ -46,6 +46,8 @@ for _i, _c in enumerate(STANDARD, start=1):
 _LUT[ord(UNKNOWN)] = UNKNOWN_ID
 #: byte -> token id lookup table for clean upper-case sequences; 255 marks an invalid byte
 TOKEN_LUT = _LUT
+#: the same table as bytes, for ``bytes.translate`` (the fastest whole-buffer lookup)
+TOKEN_TABLE = _LUT.tobytes()
 #: token id -> letter (index 0, the pad, maps to ``-``)
 ID_TO_LETTER = np.frombuffer(("-" + STANDARD + UNKNOWN).encode(), dtype=np.uint8).copy()
 
@@ -108,6 +110,8 @@ def clean(
         raise PolicyError(record, "empty sequence")
     if set(seq) <= _VALID:  # fast path: already clean
         return seq
+    original = seq
+    n_gaps = 0
     if drop_gaps:
         n_gaps = sum(seq.count(g) for g in GAPS)
         if n_gaps:
@@ -132,7 +136,11 @@ def clean(
                     subs.add(f"{src}->{dst}", n, record)
     for pos, char in enumerate(seq, start=1):
         if char not in _VALID:
-            raise PolicyError(record, _reason(char, policy, pos == len(seq)), pos)
+            last = pos == len(seq)
+            if n_gaps:  # report the position as written in the file
+                kept = [i for i, c in enumerate(original) if c not in GAPS]
+                pos = kept[pos - 1] + 1
+            raise PolicyError(record, _reason(char, policy, last), pos)
     if not seq:
         raise PolicyError(record, "empty sequence after applying the policy")
     return seq

@@ -20,13 +20,22 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .alphabet import ID_TO_LETTER, N_CHANNELS, N_TOKENS, TOKEN_LUT, UNKNOWN_ID, PolicyError
+from .alphabet import (
+    ID_TO_LETTER,
+    N_CHANNELS,
+    N_TOKENS,
+    TOKEN_TABLE,
+    UNKNOWN_ID,
+    PolicyError,
+)
 
 PAD_MODES = ("right", "left", "center")
 TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
 
 
-def tokenize(seqs: Sequence[str], ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def tokenize(
+    seqs: Sequence[str], ids: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Turn clean upper-case sequences into ragged tokens.
 
     Returns ``(tokens, offsets)``: a flat ``uint8`` array of every residue's token id and
@@ -38,8 +47,8 @@ def tokenize(seqs: Sequence[str], ids: Sequence[str] | None = None) -> tuple[np.
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
     offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    raw = np.frombuffer("".join(seqs).encode("ascii", errors="replace"), dtype=np.uint8)
-    tokens = TOKEN_LUT[raw]
+    joined = "".join(seqs).encode("latin-1", errors="replace")
+    tokens = np.frombuffer(joined.translate(TOKEN_TABLE), dtype=np.uint8)
     bad = np.flatnonzero(tokens == 255)
     if bad.size:
         pos = int(bad[0])
@@ -89,7 +98,8 @@ def pad_tokens(
 
     ``L`` is ``max_len`` or the longest sequence. Sequences longer than ``max_len`` are cut
     by :func:`crop` (``truncate='right'`` keeps the start, ``'left'`` the end, ``'center'``
-    the middle, ``'ends'`` both termini) or raise ``ValueError`` with ``truncate='error'``. ``pad`` places the padding.
+    the middle, ``'ends'`` both termini) or raise ``ValueError`` with ``truncate='error'``.
+    ``pad`` places the padding.
     """
     if pad not in PAD_MODES:
         raise ValueError(f"pad must be one of {PAD_MODES}, got {pad!r}")
@@ -260,7 +270,8 @@ class OneHotEncoder(TokenEncoder):
 
 
 class Blosum62Encoder(TokenEncoder):
-    """Sequences -> BLOSUM62 rows per residue (scaled by 1/4), ``(N, 21 * L)`` or ``(N, 21, L)``."""
+    """Sequences -> BLOSUM62 rows per residue (scaled by 1/4), ``(N, 21 * L)`` or
+    ``(N, 21, L)``."""
 
     def __init__(
         self,
@@ -283,6 +294,13 @@ class Blosum62Encoder(TokenEncoder):
         feats = np.ascontiguousarray(self.table_[super().transform(X)].transpose(0, 2, 1))
         return feats.reshape(len(feats), -1) if self.flatten else feats
 
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
+        """BLOSUM62 features back to strings: each column is matched to the nearest table row
+        (every residue's row is distinct; the all-zero pad row marks padding)."""
+        feats = np.asarray(X, dtype=np.float32).reshape(len(X), N_CHANNELS, -1)
+        dist = ((feats[:, None, :, :] - self.table_[:, :, None][None]) ** 2).sum(axis=2)
+        return super().inverse_transform(dist.argmin(axis=1).astype(np.uint8))
+
 
 class CompositionEncoder(TransformerMixin, BaseEstimator):
     """Sequences -> composition features: any of ``'aa'`` (21), ``'dipeptide'`` (400),
@@ -296,7 +314,8 @@ class CompositionEncoder(TransformerMixin, BaseEstimator):
         unknown = set(self.features) - {"aa", "dipeptide", "length"}
         if unknown:
             raise ValueError(f"unknown composition features {sorted(unknown)}")
-        self.n_features_out_ = sum({"aa": 21, "dipeptide": 400, "length": 1}[f] for f in self.features)
+        sizes = {"aa": 21, "dipeptide": 400, "length": 1}
+        self.n_features_out_ = sum(sizes[f] for f in self.features)
         return self
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
@@ -345,7 +364,8 @@ class EncodedDataset:
 
     def subset(self, index: np.ndarray) -> EncodedDataset:
         """A new dataset holding records ``index`` (in that order)."""
-        index = np.asarray(index, dtype=np.int64)
+        index = np.asarray(index)
+        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
         lengths = self.lengths[index]
         offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])

@@ -62,6 +62,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
     try:
         yield tmp
         os.replace(tmp, path)
@@ -179,7 +182,7 @@ def read_fasta(
             raise SeqnnInputError(path, where + exc.reason, rec.id) from None
         out.append(FastaRecord(rec.id, rec.header, seq))
     if check_nucleotide:
-        check_not_nucleotide([r.sequence for r in records], path)
+        check_not_nucleotide([r.sequence for r in out], path)
     return out
 
 
@@ -241,6 +244,8 @@ def check_labels(
         raise SeqnnInputError(path, f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     if task == "unsupervised":
         return df
+    if "label" not in df:
+        raise SeqnnInputError(path, f"task {task} needs labels, and none were given")
     empty = df["label"].isna() | (df["label"].astype(str).str.strip() == "")
     if empty.any():
         rid = df.loc[empty, "id"].iloc[0]

@@ -62,7 +62,7 @@ def test_inspect_bad_input_exit_2(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_strict_policy_error_one_line(tmp_path: Path) -> None:
     fa = write(tmp_path / "s.fa", ">p1\nACDU\n")
-    res = subprocess.run([sys.executable, "-m", "seqnn.cli", "inspect", "--policy", "strict",
+    res = subprocess.run([sys.executable, "-m", "seqnn", "inspect", "--policy", "strict",
                           str(fa)], capture_output=True, text=True)
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1

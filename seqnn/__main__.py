@@ -1,0 +1,5 @@
+"""``python -m seqnn`` runs the ``seqnn`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,185 @@
+"""``cnn``: a Conv1d stack -> masked global pooling -> dense head, and the conv blocks.
+
+:class:`ConvBlock` / :class:`ConvStack` (also used by ``rnn`` and ``autoencoder``) are
+'same'-padded and re-zero their output at padded positions, so a sequence gets the same
+output whatever padding surrounds it in the batch. Layout ``(N, C, L)``, mask ``(N, L)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from seqnn.models import register_model
+from seqnn.models.layers import (
+    ACTIVATIONS,
+    MAXOUT_PIECES,
+    POOLS,
+    InputLayer,
+    Maxout,
+    SeqModel,
+    check_choice,
+    get_activation,
+    head,
+    masked_pool,
+    pooled_width,
+)
+
+
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """``BatchNorm1d`` over ``(N, C, L)`` whose training statistics use real positions only.
+
+    In training mode the mean and variance (and so the running estimates) come from the
+    positions where ``mask`` ``(N, L)`` is True, so batch padding does not shift them; in eval
+    mode it is the ordinary per-channel affine map. Same parameters and buffers as
+    ``nn.BatchNorm1d``.
+    """
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalise ``(N, C, L)``; ``mask`` ``(N, L)`` selects the positions counted."""
+        if mask is None or not self.training:
+            return super().forward(x)
+        m = mask.unsqueeze(1).float()
+        xf = x.float()
+        n = m.sum().clamp(min=1.0)
+        mean = (xf * m).sum(dim=(0, 2)) / n
+        var = (((xf - mean[None, :, None]) * m) ** 2).sum(dim=(0, 2)) / n
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                momentum = self.momentum
+                if momentum is None:
+                    momentum = 1.0 / float(self.num_batches_tracked)
+                unbiased = var * n / (n - 1).clamp(min=1.0)
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), momentum)
+                self.running_var.lerp_(unbiased.to(self.running_var.dtype), momentum)
+        y = (xf - mean[None, :, None]) * torch.rsqrt(var + self.eps)[None, :, None]
+        if self.affine:
+            y = y * self.weight[None, :, None] + self.bias[None, :, None]
+        return y.to(x.dtype)
+
+
+class ConvBlock(nn.Module):
+    """'same'-padded Conv1d -> masked batch norm -> activation -> dropout, re-masked.
+
+    ``(N, in, L)`` -> ``(N, out, L)``. With ``activation="maxout"`` the conv produces
+    ``out * MAXOUT_PIECES`` channels and a :class:`Maxout` takes the max. ``residual=True``
+    adds the input (through a 1x1 conv when the widths differ). Padded positions of the output
+    are zero, and the input must be zero there too.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, dilation: int = 1,
+        activation: str = "relu", batch_norm: bool = False, dropout: float = 0.0,
+        residual: bool = False,
+    ):
+        super().__init__()
+        check_choice("activation", activation, ACTIVATIONS)
+        if kernel_size < 1 or dilation < 1:
+            raise ValueError(f"kernel_size and dilation must be >= 1, got {kernel_size}, "
+                             f"{dilation}")
+        pieces = MAXOUT_PIECES if activation == "maxout" else 1
+        width = out_channels * pieces
+        self.conv = nn.Conv1d(in_channels, width, kernel_size, dilation=dilation,
+                              padding="same", bias=not batch_norm)
+        self.norm = MaskedBatchNorm1d(width) if batch_norm else None
+        self.act = Maxout(pieces) if activation == "maxout" else get_activation(activation)
+        self.drop = nn.Dropout(dropout)
+        self.skip: nn.Module | None = None
+        if residual:
+            self.skip = (nn.Identity() if in_channels == out_channels
+                         else nn.Conv1d(in_channels, out_channels, 1, bias=False))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``(N, in, L)``, mask ``(N, L)`` -> ``(N, out, L)``, zero at padding."""
+        h = self.conv(x)
+        if self.norm is not None:
+            h = self.norm(h, mask)
+        h = self.drop(self.act(h))
+        if self.skip is not None:
+            h = h + self.skip(x)
+        return h * mask.unsqueeze(1).to(h.dtype)
+
+
+def per_layer(value: int | Sequence[int], n: int, what: str) -> list[int]:
+    """Broadcast an int to ``n`` layers or check a list has ``n`` entries; ints >= 1."""
+    values = [int(value)] * n if isinstance(value, int) else [int(v) for v in value]
+    if len(values) != n:
+        raise ValueError(f"{what} has {len(values)} entries but there are {n} conv layers")
+    if any(v < 1 for v in values):
+        raise ValueError(f"{what} must be >= 1, got {values}")
+    return values
+
+
+class ConvStack(nn.Module):
+    """A sequence of :class:`ConvBlock` s; ``(N, in, L)`` -> ``(N, channels[-1], L)``."""
+
+    def __init__(
+        self, in_channels: int, channels: Sequence[int], kernel_size: int | Sequence[int] = 9,
+        dilation: int | Sequence[int] = 1, activation: str = "relu", batch_norm: bool = False,
+        dropout: float = 0.0, residual: bool = False,
+    ):
+        super().__init__()
+        channels = [int(c) for c in channels]
+        if any(c < 1 for c in channels):
+            raise ValueError(f"channels must be >= 1, got {channels}")
+        kernels = per_layer(kernel_size, len(channels), "kernel_size")
+        dilations = per_layer(dilation, len(channels), "dilation")
+        blocks = []
+        for out, k, d in zip(channels, kernels, dilations, strict=True):
+            blocks.append(
+                ConvBlock(in_channels, out, k, d, activation, batch_norm, dropout, residual)
+            )
+            in_channels = out
+        self.blocks = nn.ModuleList(blocks)
+        self.out_channels = in_channels
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``(N, C, L)``, mask ``(N, L)`` -> ``(N, C', L)``."""
+        for block in self.blocks:
+            x = block(x, mask)
+        return x
+
+
+@register_model("cnn")
+class CNN(SeqModel):
+    """Convolutional classifier/regressor; tokens ``(N, L)`` -> outputs ``(N, n_outputs)``.
+
+    ``channels`` lists the conv layer widths; ``kernel_size`` and ``dilation`` are one int for
+    all layers or one per layer. ``batch_norm`` uses masked batch norm, ``residual`` adds skip
+    connections, ``pool`` (``"max"``, ``"mean"``, ``"meanmax"``) pools real positions, and
+    ``head_hidden`` is the hidden width of the dense head (0 = a single linear layer).
+    ``embed`` returns the pooled conv features ``(N, D)``.
+    """
+
+    def __init__(
+        self, *, n_outputs: int, task: str, input: str = "onehot", embed_dim: int = 16,
+        channels: Sequence[int] = (64, 64), kernel_size: int | Sequence[int] = 9,
+        dilation: int | Sequence[int] = 1, batch_norm: bool = True, dropout: float = 0.2,
+        activation: str = "relu", pool: str = "max", residual: bool = False,
+        head_hidden: int = 64,
+    ):
+        super().__init__(n_outputs, task)
+        check_choice("pool", pool, POOLS)
+        check_choice("activation", activation, ACTIVATIONS)
+        if not channels:
+            raise ValueError("cnn needs at least one conv layer in channels")
+        self.inputs = InputLayer(input, embed_dim)
+        self.convs = ConvStack(
+            self.inputs.out_channels, channels, kernel_size, dilation, activation,
+            bool(batch_norm), dropout, bool(residual),
+        )
+        self.pool = pool
+        self.embed_size = pooled_width(self.convs.out_channels, pool)
+        hidden = [int(head_hidden)] if head_hidden else []
+        self.head = head(self.embed_size, hidden, n_outputs, activation, dropout)
+
+    def embed(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Tokens ``(N, L)``, mask ``(N, L)`` -> pooled conv features ``(N, D)``."""
+        return masked_pool(self.convs(self.inputs(x, mask), mask), mask, self.pool)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Tokens ``(N, L)``, mask ``(N, L)`` -> outputs ``(N, n_outputs)``."""
+        return self.head(self.embed(x, mask))

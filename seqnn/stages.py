@@ -1,0 +1,111 @@
+"""File-level entry points of the split, audit and baselines stages.
+
+Each reads the workflow's tables, calls the library (:mod:`seqnn.split`,
+:mod:`seqnn.baselines`) and writes its outputs atomically; the CLI is a thin call into these.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import ConfigError, SplitSpec
+from .io import SeqnnInputError, read_table, write_table, write_text
+
+SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed"}
+
+
+def read_sequences(path: str, task: str | None = None) -> pd.DataFrame:
+    """A sequences table with numeric labels for regression."""
+    df = read_table(path, ["id", "sequence"])
+    if "label" in df and task == "regression":
+        df["label"] = pd.to_numeric(df["label"])
+    return df
+
+
+def _split_spec(options: dict[str, Any]) -> tuple[SplitSpec, str | None]:
+    unknown = sorted(set(options) - SPLIT_KEYS)
+    if unknown:
+        raise ConfigError(f"split options: unknown key(s) {', '.join(unknown)}")
+    opts = dict(options)
+    task = opts.pop("task", None)
+    if "fractions" in opts:
+        opts["fractions"] = tuple(opts["fractions"])
+    spec = SplitSpec(**opts)
+    if len(spec.fractions) != 3 or abs(sum(spec.fractions) - 1) > 1e-6:
+        raise ConfigError("split fractions: three numbers summing to 1 expected")
+    return spec, task
+
+
+def split_from_options(sequences: str, options: dict[str, Any], out: str,
+                       summary_path: str | None, workdir: str | None, threads: int) -> pd.DataFrame:
+    """Split the sequences table by ``options`` (a split block) and write the split table."""
+    from . import split as sp
+
+    spec, task = _split_spec(options)
+    df = read_sequences(sequences, task)
+    work = Path(workdir) if workdir else Path(out).parent / "tmp_split"
+    try:
+        if spec.method == "given":
+            if "split" not in df:
+                raise SeqnnInputError(sequences, "split method 'given' but the inputs carry no "
+                                      "split (set split: per input file, split_field or "
+                                      "split_column)")
+            table = sp.split_given(df)
+        elif spec.method == "random":
+            table = sp.split_random(df, spec.fractions, spec.seed)
+        elif spec.method == "stratified":
+            table = sp.split_stratified(df, task, spec.fractions, spec.seed)
+        else:
+            table = sp.split_cluster(df, task, spec.fractions, spec.seed, spec.identity,
+                                     spec.coverage, work, threads)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_table(table, out)
+    if summary_path:
+        summary = {"method": spec.method, "identity": spec.identity, "coverage": spec.coverage,
+                   "fractions": list(spec.fractions), "seed": spec.seed,
+                   **sp.split_summary(df, table, task)}
+        write_text(json.dumps(summary, indent=2, default=str), summary_path)
+    return table
+
+
+def audit_from_options(sequences: str, splits: str, options: dict[str, Any], out: str,
+                       nearest_path: str | None, workdir: str | None, threads: int,
+                       use_mmseqs: bool = True) -> dict:
+    """Run the leakage audit of a split table; write ``audit.json`` and the nearest table."""
+    from . import split as sp
+
+    spec, _ = _split_spec({k: v for k, v in options.items() if k in SPLIT_KEYS})
+    df = read_sequences(sequences)
+    table = read_table(splits, ["id", "split"])
+    work = Path(workdir) if workdir else Path(out).parent / "tmp_audit"
+    try:
+        nearest = None
+        if use_mmseqs:
+            nearest = sp.nearest_train_identity(df, table, work, threads, spec.coverage)
+        report = sp.audit(df, table, spec.identity, work, threads, use_mmseqs=use_mmseqs,
+                          coverage=spec.coverage, nearest=nearest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if nearest_path:
+        cols = ["id", "split", "nearest_train_id", "identity"]
+        frame = nearest[cols] if nearest is not None else pd.DataFrame(columns=cols)
+        write_table(frame, nearest_path)
+    write_text(json.dumps(report, indent=2, default=str), out)
+    return report
+
+
+def baselines_from_files(sequences: str, splits: str, task: str, seed: int, out: str) -> dict:
+    """Fit the shortcut baselines on a sequences table + split table; write the JSON."""
+    from .baselines import run_baselines
+
+    df = read_sequences(sequences, task)
+    table = read_table(splits, ["id", "split"])
+    result = run_baselines(df, table, task, seed=seed) if task != "unsupervised" else {}
+    write_text(json.dumps(result, indent=2, default=str), out)
+    return result

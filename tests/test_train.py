@@ -1,0 +1,416 @@
+"""Tests of seqnn.data, seqnn.checkpoint, seqnn.trainstate and seqnn.train (tiny and exact)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from seqnn import trainstate
+from seqnn.checkpoint import CheckpointError, load_model, save_model
+from seqnn.data import BucketBatchSampler, PadCollate, SequenceDataset, check_lengths, make_loader
+from seqnn.encode import crop, encode_table
+from seqnn.train import (
+    TrainConfig,
+    TrainingError,
+    amp_settings,
+    embed_dataset,
+    predict_dataset,
+    select_device,
+    train_model,
+)
+from seqnn.trainstate import balanced_class_weights, build_loss
+
+REPO = Path(__file__).resolve().parents[1]
+RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
+MLP = {"hidden": [8], "dropout": 0.3}  # dropout makes the torch RNG matter for resume
+
+
+def make_ds(n: int, seed: int, task: str = "binary"):
+    """Random sequences (length 4..40); class 'pos' carries a KKKK motif."""
+    rng = np.random.default_rng(seed)
+    seqs, labels = [], []
+    for i in range(n):
+        body = "".join(rng.choice(list(RESIDUES), int(rng.integers(4, 40))))
+        positive = i % 2 == 0
+        seqs.append("KKKK" + body if positive else body)
+        labels.append("pos" if positive else "neg")
+    ids = [f"r{seed}_{i}" for i in range(n)]
+    if task == "regression":
+        return encode_table(ids, seqs, [float(len(s)) for s in seqs], "regression")
+    return encode_table(ids, seqs, labels, "binary", ["neg", "pos"])
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_ds(40, 1), make_ds(16, 2), make_ds(12, 3)
+
+
+def cfg(**kw) -> TrainConfig:
+    base = {"epochs": 4, "batch_size": 8, "device": "cpu", "quiet": True, "seed": 3}
+    return TrainConfig(**{**base, **kw})
+
+
+def nan_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """A user loss (imported by its path, "<this module>:nan_loss") that is always NaN."""
+    return outputs.sum() * float("nan")
+
+
+# ----------------------------------------------------------------------------- data
+
+@pytest.mark.parametrize("n,batch,mult", [(0, 4, 2), (1, 4, 2), (37, 4, 2), (37, 5, 100)])
+def test_sampler_every_index_once_and_reproducible(n, batch, mult):
+    lengths = np.random.default_rng(0).integers(1, 50, n)
+    sampler = BucketBatchSampler(lengths, batch, shuffle=True, seed=7, bucket_size_multiplier=mult)
+    seen_orders = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert len(batches) == len(sampler) == -(-n // batch)
+        flat = [i for b in batches for i in b]
+        assert sorted(flat) == list(range(n))
+        again = BucketBatchSampler(lengths, batch, True, 7, mult)
+        again.load_state_dict(sampler.state_dict())
+        assert list(again) == batches
+        seen_orders.append(flat)
+    if n > 10:
+        assert seen_orders[0] != seen_orders[1]  # a new permutation each epoch
+        other = BucketBatchSampler(lengths, batch, True, 8, mult)
+        assert [i for b in other for i in b] != seen_orders[0]
+
+
+def test_sampler_buckets_by_length_and_sorts_without_shuffle():
+    lengths = np.arange(40)[::-1].copy()
+    sampler = BucketBatchSampler(lengths, 4, shuffle=True, seed=0, bucket_size_multiplier=10)
+    for b in sampler:  # one chunk holds everything: each batch is 4 consecutive lengths
+        assert np.ptp(lengths[b]) == 3
+    plain = BucketBatchSampler(lengths, 4, shuffle=False)
+    assert [i for b in plain for i in b] == list(range(39, -1, -1))
+
+
+def test_collate_pads_per_batch_to_longest():
+    ds = encode_table(["a", "b", "c"], ["ACD", "W", "KLMNP"], ["x", "y", "x"], "binary")
+    items = [SequenceDataset(ds)[i] for i in (0, 1)]
+    batch = PadCollate(max_len=100)(items)
+    assert batch["x"].tolist() == [[1, 2, 3], [19, 0, 0]]
+    assert batch["x"].dtype == torch.int64 and batch["mask"].dtype == torch.bool
+    assert batch["mask"].tolist() == [[True, True, True], [True, False, False]]
+    assert batch["lengths"].tolist() == [3, 1] and batch["index"].tolist() == [0, 1]
+    assert batch["y"].tolist() == [0, 1] and batch["y"].dtype == torch.int64
+    loader, sampler = make_loader(ds, batch_size=2, shuffle=False, max_len=100)
+    widths = [b["x"].shape[1] for b in loader]
+    assert widths == [3, 5]  # sorted by length: (W, ACD) then (KLMNP)
+    padded = make_loader(ds, batch_size=2, shuffle=False, max_len=100, pad_to_max=True)[0]
+    assert [b["x"].shape[1] for b in padded] == [5, 5]
+
+
+def test_collate_crops_long_sequences():
+    ds = encode_table(["long", "short"], ["ACDEFGHIKL", "MN"], [1.0, 2.0], "regression")
+    items = [SequenceDataset(ds)[i] for i in range(2)]
+    ends = PadCollate(max_len=4, truncate="ends")(items)
+    assert ends["x"].tolist() == [[1, 2, 9, 10], [11, 12, 0, 0]]  # A C ... K L
+    assert ends["lengths"].tolist() == [4, 2]
+    assert ends["y"].dtype == torch.float32 and ends["y"].tolist() == [1.0, 2.0]
+    right = PadCollate(max_len=4, truncate="right")(items)
+    expected = crop(ds.tokens[:10], 4, "right").tolist()
+    assert right["x"][0].tolist() == expected == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="'long': length 10 exceeds max_len 4"):
+        check_lengths(ds, 4, "error")
+    with pytest.raises(ValueError, match="exceeds max_len 4"):
+        PadCollate(max_len=4, truncate="error")(items)
+
+
+# ----------------------------------------------------------------------------- trainstate
+
+def test_select_device_with_mocked_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert select_device("auto") == torch.device("cuda")
+    assert select_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ValueError, match="only 1 GPU"):
+        select_device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        select_device("cuda")
+    with pytest.raises(ValueError, match="MPS is not available"):
+        select_device("mps")
+    with pytest.raises(ValueError, match="unknown device"):
+        select_device("gpu")
+
+
+def test_amp_switch(monkeypatch):
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert amp_settings(cuda, True) == (True, torch.bfloat16, False)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert amp_settings(cuda, True) == (True, torch.float16, True)  # fp16 needs a GradScaler
+    assert amp_settings(cuda, False) == (False, None, False)
+    assert amp_settings(torch.device("cpu"), True) == (False, None, False)
+
+
+def test_balanced_class_weights_and_weighted_bce():
+    w = balanced_class_weights(np.array([0, 0, 0, 1]), 2)
+    np.testing.assert_allclose(w, [4 / 6, 4 / 2], rtol=1e-6)
+    assert balanced_class_weights(np.array([0, 2, 2]), 3).tolist() == [1.0, 0.0, 0.5]
+    loss = build_loss("auto", "binary", w, torch.device("cpu"))
+    out = torch.tensor([[0.0], [2.0]])
+    y = torch.tensor([0, 1])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    each = bce(out[:, 0], y.float(), reduction="none")
+    expected = (each[0] * w[0] + each[1] * w[1]) / (w[0] + w[1])
+    assert torch.allclose(loss(out, y), expected)
+    with pytest.raises(ValueError, match="does not fit task"):
+        build_loss("cross_entropy", "binary", None, torch.device("cpu"))
+    with pytest.raises(ValueError, match="cannot be imported"):
+        build_loss("no_such_module_xyz:f", "binary", None, torch.device("cpu"))
+
+
+def test_train_config_validates():
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="unknown training setting"):
+        TrainConfig.from_dict({"epochz": 3})
+    assert TrainConfig.from_dict({"epochs": 3}).epochs == 3
+
+
+# ----------------------------------------------------------------------------- training
+
+def weights_of(out_dir: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(out_dir / "model.safetensors"))
+
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def history(out_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(out_dir / "history.csv").drop(columns=["seconds", "samples_per_sec"])
+
+
+@pytest.fixture(scope="module")
+def straight(data, tmp_path_factory):
+    """One uninterrupted 4-epoch run, shared by several tests."""
+    train, valid, test = data
+    out = tmp_path_factory.mktemp("straight")
+    summary = train_model(train, valid, model_name="mlp", model_params=MLP,
+                          config=cfg(scheduler="cosine"), out_dir=out, test=test,
+                          meta={"identity_threshold": 0.3})
+    return out, summary
+
+
+def test_run_writes_files_and_history_columns(straight):
+    out, summary = straight
+    names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert names == {"state.pt", "history.csv", "model.safetensors", "model.json",
+                     "metrics.json", "predictions.tsv"}
+    cols = pd.read_csv(out / "history.csv").columns.tolist()
+    assert cols == ["epoch", "train_loss", "train_mcc", "valid_loss", "valid_mcc", "lr",
+                    "seconds", "samples_per_sec"]
+    assert pd.read_csv(out / "history.csv")["epoch"].tolist() == [1, 2, 3, 4]
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["format_version"] == 1 and meta["model"] == "mlp" and meta["task"] == "binary"
+    assert meta["class_names"] == ["neg", "pos"] and meta["n_outputs"] == 1
+    assert meta["identity_threshold"] == 0.3 and meta["best_epoch"] == summary["best_epoch"]
+    assert len(meta["data_hash"]) == 64 and meta["params"]["hidden"] == [8]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"train", "valid", "test"} and metrics["test"]["n"] == 12
+    pred = pd.read_csv(out / "predictions.tsv", sep="\t")
+    assert pred.columns.tolist() == ["id", "split", "true", "predicted", "p_neg", "p_pos"]
+    assert pred["split"].value_counts().to_dict() == {"train": 40, "valid": 16, "test": 12}
+    np.testing.assert_allclose(pred["p_neg"] + pred["p_pos"], 1.0, rtol=1e-6)
+    assert set(pred["true"]) == {"neg", "pos"}
+
+
+def test_checkpoint_round_trip_gives_identical_predictions(straight, data):
+    out, _ = straight
+    model, meta = load_model(out)
+    assert meta["truncate"] == "ends" and not model.training
+    first = predict_dataset(model, data[2], batch_size=5)
+    assert first["outputs"].shape == (12, 2)
+    saved = pd.read_csv(out / "predictions.tsv", sep="\t").query("split == 'test'")
+    np.testing.assert_allclose(first["outputs"][:, 1], saved["p_pos"], rtol=1e-6)
+    resaved = out.parent / (out.name + "_copy")
+    save_model(resaved, model, meta)
+    again, _ = load_model(resaved)
+    second = predict_dataset(again, data[2], batch_size=3)
+    assert np.array_equal(first["outputs"], second["outputs"])
+    assert embed_dataset(again, data[2]).shape == (12, 8)
+
+
+class Boom:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_pickle_renamed_to_safetensors_is_refused(straight, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out, _ = straight
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.json").write_text((out / "model.json").read_text())
+    (bad / "model.safetensors").write_bytes(pickle.dumps({"w": Boom()}))
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_model(bad)
+    assert not (tmp_path / "PWNED").exists()
+    torch.save({"weight": torch.zeros(2)}, bad / "model.safetensors")
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_model(bad)
+
+
+def test_bad_model_dirs_are_refused(straight, tmp_path):
+    out, _ = straight
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_model(tmp_path / "nowhere")
+    meta = json.loads((out / "model.json").read_text())
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "model.safetensors").write_bytes((out / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="model.json: missing"):
+        load_model(d)
+    (d / "model.json").write_text(json.dumps({**meta, "format_version": 2}))
+    with pytest.raises(CheckpointError, match="format_version 2 is newer"):
+        load_model(d)
+    (d / "model.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "task"}))
+    with pytest.raises(CheckpointError, match="missing keys task"):
+        load_model(d)
+    (d / "model.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_model(d)
+    (d / "model.json").write_text(json.dumps({**meta, "params": {"hidden": [9]}}))
+    with pytest.raises(CheckpointError, match="weights do not fit"):
+        load_model(d)
+
+
+def test_seeded_runs_reproduce_exactly(straight, data, tmp_path):
+    out, summary = straight
+    train, valid, test = data
+    again = train_model(train, valid, model_name="mlp", model_params=MLP,
+                        config=cfg(scheduler="cosine"), out_dir=tmp_path / "a", test=test,
+                        evaluate=False)
+    assert_same_weights(weights_of(out), weights_of(tmp_path / "a"))
+    pd.testing.assert_frame_equal(history(out), history(tmp_path / "a"))
+    assert again["best_epoch"] == summary["best_epoch"]
+    train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(seed=4),
+                out_dir=tmp_path / "b", evaluate=False)
+    assert not torch.equal(weights_of(out)["out.weight"], weights_of(tmp_path / "b")["out.weight"])
+
+
+def test_resume_after_interruption_is_exact(straight, data, tmp_path, monkeypatch):
+    out, summary = straight
+    train, valid, test = data
+    real_save = trainstate.save_state
+    calls = []
+
+    def save_then_die(out_dir, state):
+        real_save(out_dir, state)
+        calls.append(state["epoch"])
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt  # "killed" after epoch 2's state, before its history
+
+    monkeypatch.setattr("seqnn.train.save_state", save_then_die)
+    run = {"model_name": "mlp", "model_params": MLP, "config": cfg(scheduler="cosine"),
+           "out_dir": tmp_path, "test": test}
+    with pytest.raises(KeyboardInterrupt):
+        train_model(train, valid, **run)
+    assert not (tmp_path / "model.json").exists()
+    monkeypatch.setattr("seqnn.train.save_state", real_save)
+    with pytest.raises(TrainingError, match="cannot resume, the run differs in lr"):
+        train_model(train, valid, **{**run, "config": cfg(scheduler="cosine", lr=0.01)},
+                    resume=True)
+    resumed = train_model(train, valid, **run, resume=True)
+    assert calls == [1, 2]
+    assert_same_weights(weights_of(out), weights_of(tmp_path))
+    pd.testing.assert_frame_equal(history(out), history(tmp_path))
+    assert resumed["metrics"] == summary["metrics"]
+    assert resumed["best_epoch"] == summary["best_epoch"]
+
+
+def test_resume_after_kill_9(straight, data, tmp_path):
+    """A real SIGKILL in a child process during epoch 3; resuming here ends identical."""
+    out, _ = straight
+    for name, ds in zip(("train", "valid", "test"), data, strict=True):
+        from seqnn.encode import save_encoded
+
+        save_encoded(ds, str(tmp_path / f"{name}.npz"))
+    script = textwrap.dedent(f"""
+        import os, signal
+        from seqnn import train
+        from seqnn.encode import load_encoded
+        real = train.save_state
+        def save(out_dir, state):
+            if state["epoch"] == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real(out_dir, state)
+        train.save_state = save
+        d = {str(tmp_path)!r}
+        ds = [load_encoded(os.path.join(d, n + ".npz")) for n in ("train", "valid", "test")]
+        config = train.TrainConfig(epochs=4, batch_size=8, device="cpu", quiet=True, seed=3,
+                                   scheduler="cosine")
+        train.train_model(ds[0], ds[1], model_name="mlp", model_params={MLP!r}, config=config,
+                          out_dir=os.path.join(d, "run"), test=ds[2])
+    """)
+    (tmp_path / "run.py").write_text(script)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = subprocess.run([sys.executable, str(tmp_path / "run.py"), "kill"], env=env)
+    assert killed.returncode == -9
+    assert pd.read_csv(tmp_path / "run" / "history.csv")["epoch"].tolist() == [1, 2]
+    assert not (tmp_path / "run" / "model.json").exists()
+    train_model(*data[:2], model_name="mlp", model_params=MLP, config=cfg(scheduler="cosine"),
+                out_dir=tmp_path / "run", test=data[2], resume=True)
+    assert_same_weights(weights_of(out), weights_of(tmp_path / "run"))
+    pd.testing.assert_frame_equal(history(out), history(tmp_path / "run"))
+
+
+def test_nan_loss_stops_with_training_error(data, tmp_path):
+    train, valid, _ = data
+    with pytest.raises(TrainingError, match=r"non-finite loss \(nan\) at epoch 1, batch 1"):
+        train_model(train, valid, model_name="mlp", model_params=MLP,
+                    config=cfg(loss=f"{__name__}:nan_loss"), out_dir=tmp_path)
+
+
+def test_early_stopping_restores_best_weights(data, tmp_path):
+    train, valid, _ = data
+    summary = train_model(train, valid, model_name="mlp", model_params=MLP,
+                          config=cfg(epochs=30, patience=2, monitor="loss", lr=0.3),
+                          out_dir=tmp_path, evaluate=False)
+    hist = pd.read_csv(tmp_path / "history.csv")
+    best = int(hist["valid_loss"].idxmin()) + 1
+    assert summary["best_epoch"] == best and summary["epochs_run"] == best + 2
+    assert summary["stopped_early"]
+    state = torch.load(tmp_path / "state.pt", weights_only=True)
+    assert_same_weights(weights_of(tmp_path), state["best_weights"])
+
+
+def test_regression_and_autoencoder_runs(tmp_path):
+    train, valid = make_ds(24, 5, "regression"), make_ds(8, 6, "regression")
+    reg = train_model(train, valid, model_name="mlp", model_params=MLP,
+                      config=cfg(epochs=2, class_weights="none"), out_dir=tmp_path / "r")
+    assert reg["monitor"] == "spearman" and set(reg["metrics"]["valid"]) >= {"spearman", "rmse"}
+    pred = pd.read_csv(tmp_path / "r" / "predictions.tsv", sep="\t")
+    assert pred.columns.tolist() == ["id", "split", "true", "predicted"]
+    ae = train_model(train, valid, model_name="autoencoder",
+                     model_params={"channels": [8], "decoder_channels": [8], "latent_dim": 4},
+                     config=cfg(epochs=2), out_dir=tmp_path / "ae")
+    assert ae["monitor"] == "reconstruction_accuracy"
+    assert set(ae["metrics"]["valid"]) == {"reconstruction_accuracy", "loss", "n"}
+    model, meta = load_model(tmp_path / "ae")
+    assert meta["task"] == "unsupervised" and meta["class_names"] == []
+    acc = predict_dataset(model, valid)["outputs"]
+    assert acc.shape == (8,) and ((acc >= 0) & (acc <= 1)).all()
+    cols = pd.read_csv(tmp_path / "ae" / "history.csv").columns.tolist()
+    assert cols[:5] == ["epoch", "train_loss", "train_reconstruction_accuracy", "valid_loss",
+                        "valid_reconstruction_accuracy"]
