@@ -1,0 +1,325 @@
+"""seqnn workflow: FASTA -> ingest -> split -> audit -> encode -> train -> evaluate ->
+baselines, controls and checks -> one report per dataset (+ results/index.html).
+
+Thin on purpose: every rule calls one `seqnn` subcommand of the interpreter that runs
+Snakemake (the project's .venv), and all logic lives in the seqnn package.
+"""
+
+import json
+import os
+import shlex
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("8.0")
+
+
+# The default config, unless the user gives their own with --configfile (a given config
+# replaces the default instead of being merged into it, so its datasets and models are the
+# only ones that run).
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+try:  # one clear line naming the wrong key or value, before any job starts
+    from seqnn.config import ConfigError, check_workflow
+
+    check_workflow(config)
+except ConfigError as exc:
+    sys.exit(f"seqnn: {exc}")
+validate(config, "config/schema.yaml")
+
+R = config.get("results", "results")
+SEQNN = f"{shlex.quote(sys.executable)} -m seqnn"
+THREADS = int(config.get("threads", 1))
+DEVICE = config.get("device", "auto")
+DATASETS = list(config["datasets"])
+MODELS = list(config["models"])
+CHECKS = config.get("checks", {})
+SUPERVISED = [m for m in MODELS if config["models"][m].get("model", m) != "autoencoder"]
+CONTROLS = [k for k in ("permutation", "shuffle") if CHECKS.get(k, True)]
+
+
+def q(obj):
+    """A config block as one shell-quoted JSON word."""
+    return shlex.quote(json.dumps(obj, sort_keys=True))
+
+
+def dataset_inputs(wildcards):
+    files = []
+    for item in config["datasets"][wildcards.ds]["inputs"]:
+        files += [item[k] for k in ("fasta", "table", "labels") if k in item]
+    return files
+
+
+def split_block(wildcards):
+    ds = config["datasets"][wildcards.ds]
+    return q({"task": ds["task"], **ds.get("split", {})})
+
+
+def outdir(wildcards, output):
+    """The folder of a rule's first output (derived, not hard-coded)."""
+    return os.path.dirname(output[0])
+
+
+def dsdir(wildcards, input):
+    """results/<dataset>/, derived from the rule's first input."""
+    return os.path.dirname(input[0])
+
+
+def model_block(wildcards):
+    ds = config["datasets"][wildcards.ds]
+    block = {"max_len": ds.get("max_len", 1000), **config["models"][wildcards.model]}
+    return q(block)
+
+
+rule all:
+    input:
+        expand(f"{R}/{{ds}}/report.html", ds=DATASETS),
+        f"{R}/index.html",
+
+
+rule ingest:
+    input:
+        dataset_inputs,
+    output:
+        seqs=f"{R}/{{ds}}/sequences.tsv",
+        report=f"{R}/{{ds}}/ingest.json",
+    params:
+        seqnn=SEQNN,
+        spec=lambda w: q(config["datasets"][w.ds]),
+    log:
+        "logs/{ds}/ingest.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/ingest.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} ingest --spec {params.spec} --name {wildcards.ds} "
+        "-o {output.seqs} --report {output.report} 2> {log}"
+
+
+rule split:
+    input:
+        f"{R}/{{ds}}/sequences.tsv",
+    output:
+        splits=f"{R}/{{ds}}/splits.tsv",
+        summary=f"{R}/{{ds}}/split_summary.json",
+    params:
+        seqnn=SEQNN,
+        spec=split_block,
+        workdir=lambda w, output: os.path.join(outdir(w, output), "tmp_split"),
+    threads: 2
+    log:
+        "logs/{ds}/split.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/split.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} split {input} --spec {params.spec} --workdir {params.workdir} "
+        "--threads {threads} -o {output.splits} --summary {output.summary} 2> {log}"
+
+
+rule audit:
+    input:
+        seqs=f"{R}/{{ds}}/sequences.tsv",
+        splits=f"{R}/{{ds}}/splits.tsv",
+    output:
+        audit=f"{R}/{{ds}}/audit.json",
+        nearest=f"{R}/{{ds}}/nearest_train.tsv",
+    params:
+        seqnn=SEQNN,
+        spec=split_block,
+        workdir=lambda w, output: os.path.join(outdir(w, output), "tmp_audit"),
+    threads: 2
+    log:
+        "logs/{ds}/audit.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/audit.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} audit {input.seqs} {input.splits} --spec {params.spec} "
+        "--workdir {params.workdir} --threads {threads} -o {output.audit} "
+        "--nearest {output.nearest} 2> {log}"
+
+
+rule encode:
+    input:
+        f"{R}/{{ds}}/sequences.tsv",
+    output:
+        f"{R}/{{ds}}/encoded.npz",
+    params:
+        seqnn=SEQNN,
+        task=lambda w: config["datasets"][w.ds]["task"],
+    log:
+        "logs/{ds}/encode.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/encode.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} encode {input} --task {params.task} -o {output} 2> {log}"
+
+
+rule train:
+    input:
+        data=f"{R}/{{ds}}/encoded.npz",
+        splits=f"{R}/{{ds}}/splits.tsv",
+    output:
+        model=f"{R}/{{ds}}/models/{{model}}/model.safetensors",
+        meta=f"{R}/{{ds}}/models/{{model}}/model.json",
+        metrics=f"{R}/{{ds}}/models/{{model}}/metrics.json",
+        predictions=f"{R}/{{ds}}/models/{{model}}/predictions.tsv",
+        history=f"{R}/{{ds}}/models/{{model}}/history.csv",
+    params:
+        seqnn=SEQNN,
+        spec=model_block,
+        outdir=outdir,
+        device=DEVICE,
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+        gpu=1 if DEVICE == "cuda" else 0,
+    log:
+        "logs/{ds}/train_{model}.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/train_{{model}}.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} train {input.data} {input.splits} --spec {params.spec} "
+        "--name {wildcards.model} --out {params.outdir} --threads {threads} "
+        "--device {params.device} --resume --quiet 2> {log}"
+
+
+rule control:
+    input:
+        data=f"{R}/{{ds}}/encoded.npz",
+        splits=f"{R}/{{ds}}/splits.tsv",
+    output:
+        f"{R}/{{ds}}/controls/{{model}}/{{control}}/metrics.json",
+    params:
+        seqnn=SEQNN,
+        spec=model_block,
+        outdir=outdir,
+        device=DEVICE,
+        epochs=CHECKS.get("control_epochs", 30),
+    wildcard_constraints:
+        control="permutation|shuffle",
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+        gpu=1 if DEVICE == "cuda" else 0,
+    log:
+        "logs/{ds}/control_{model}_{control}.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/control_{{model}}_{{control}}.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} train {input.data} {input.splits} --spec {params.spec} "
+        "--name {wildcards.model} --out {params.outdir} --threads {threads} "
+        "--device {params.device} --control {wildcards.control} --max-epochs {params.epochs} "
+        "--resume --quiet 2> {log}"
+
+
+rule evaluate:
+    input:
+        f"{R}/{{ds}}/models/{{model}}/predictions.tsv",
+        f"{R}/{{ds}}/models/{{model}}/history.csv",
+    output:
+        directory(f"{R}/{{ds}}/models/{{model}}/plots"),
+    params:
+        seqnn=SEQNN,
+        modeldir=lambda w, input: os.path.dirname(input[0]),
+    log:
+        "logs/{ds}/evaluate_{model}.log",
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} evaluate {params.modeldir} -o {output} 2> {log}"
+
+
+rule baselines:
+    input:
+        seqs=f"{R}/{{ds}}/sequences.tsv",
+        splits=f"{R}/{{ds}}/splits.tsv",
+    output:
+        f"{R}/{{ds}}/baselines.json",
+    params:
+        seqnn=SEQNN,
+        task=lambda w: config["datasets"][w.ds]["task"],
+    log:
+        "logs/{ds}/baselines.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/baselines.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} baselines {input.seqs} {input.splits} --task {params.task} "
+        "-o {output} 2> {log}"
+
+
+rule check:
+    input:
+        baselines=f"{R}/{{ds}}/baselines.json",
+        audit=f"{R}/{{ds}}/audit.json",
+        metrics=expand(f"{R}/{{{{ds}}}}/models/{{model}}/metrics.json", model=MODELS),
+        controls=expand(
+            f"{R}/{{{{ds}}}}/controls/{{model}}/{{control}}/metrics.json",
+            model=SUPERVISED,
+            control=CONTROLS,
+        ),
+    output:
+        f"{R}/{{ds}}/checks.json",
+    params:
+        seqnn=SEQNN,
+        dsdir=lambda w, input: os.path.dirname(input.baselines),
+        models=",".join(MODELS),
+        margin=CHECKS.get("margin", 0.05),
+        bootstrap=CHECKS.get("bootstrap", 1000),
+    log:
+        "logs/{ds}/check.log",
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} check {params.dsdir} --models {params.models} --margin {params.margin} "
+        "--bootstrap {params.bootstrap} -o {output} 2> {log}"
+
+
+rule report:
+    input:
+        checks=f"{R}/{{ds}}/checks.json",
+        plots=expand(f"{R}/{{{{ds}}}}/models/{{model}}/plots", model=MODELS),
+    output:
+        f"{R}/{{ds}}/report.html",
+    params:
+        seqnn=SEQNN,
+        dsdir=lambda w, input: os.path.dirname(input.checks),
+    log:
+        "logs/{ds}/report.log",
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} report {params.dsdir} -o {output} 2> {log}"
+
+
+rule index:
+    input:
+        expand(f"{R}/{{ds}}/report.html", ds=DATASETS),
+    output:
+        f"{R}/index.html",
+    params:
+        seqnn=SEQNN,
+        names=",".join(DATASETS),
+        results=lambda w, output: os.path.dirname(output[0]),
+    log:
+        "logs/index.log",
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} report-index {params.results} --datasets {params.names} -o {output} 2> {log}"

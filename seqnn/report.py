@@ -1,0 +1,611 @@
+"""One self-contained HTML report per dataset, and an index page putting datasets side by side.
+
+The report is built only from the files the workflow leaves under ``results/<dataset>/``
+(``sequences.tsv``, ``ingest.json``, ``splits.tsv``, ``split_summary.json``, ``audit.json``,
+``nearest_train.tsv``, ``models/<model>/``, ``baselines.json``, ``checks.json``). Plots are
+drawn by :mod:`seqnn.evaluate` into a temporary folder and embedded as base64 PNG data URIs,
+CSS is inline, there is no JavaScript and nothing is fetched, so the one file can be mailed.
+Every text from a file is escaped; a missing file or field reads "not available".
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import evaluate as ev
+from .io import write_text
+
+NA = "not available"
+CLASS_KEYS = ("accuracy", "balanced_accuracy", "mcc", "macro_f1", "roc_auc")
+REG_KEYS = ("spearman", "pearson", "r2", "rmse")
+AE_KEYS = ("reconstruction_accuracy", "loss")
+LABELS = {"accuracy": "Accuracy", "balanced_accuracy": "Bal. acc.", "mcc": "MCC",
+          "macro_f1": "Macro-F1", "roc_auc": "ROC AUC", "spearman": "Spearman",
+          "pearson": "Pearson", "r2": "R²", "rmse": "RMSE", "n": "n", "loss": "Loss",
+          "reconstruction_accuracy": "Reconstruction acc."}
+SPLITS = ("train", "valid", "test")
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ max-width:1150px;margin:0 auto;padding:1em 1.5em 3em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin:.3em 0 .1em}h2{border-bottom:2px solid #ddd;margin-top:2em}
+h3{margin:.4em 0 .3em}nav a{margin-right:1.1em}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:.86em}
+th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:top}
+th{background:#f1f3f4}tbody tr:nth-child(even){background:#fafafa}
+.verdict{border-left:10px solid;padding:.5em 1em;margin:.7em 0;border-radius:4px}
+.verdict p{margin:.3em 0;font-size:1.05em}.verdict.ok{background:#e8f5e9;border-color:#2e7d32}
+.verdict.warn{background:#fff3e0;border-color:#e65100}.verdict.warn h3{color:#b71c1c}
+.verdict.unknown{background:#f5f5f5;border-color:#9e9e9e}
+.banner{padding:.7em 1em;margin:1em 0;border-radius:4px}
+.banner.alarm{background:#ffebee;border:3px solid #c62828;color:#8e0000;font-size:1.08em}
+.banner.ok{background:#e8f5e9;border:1px solid #2e7d32}.banner.none{background:#f5f5f5}
+.banner.note{background:#fffde7;border:1px solid #f9a825}
+.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600;color:#fff}
+.badge.ok{background:#2e7d32}.badge.warn{background:#d84315}.badge.unknown{background:#888}
+.bad{color:#c62828;font-weight:600}.good{color:#2e7d32}.na,.muted{color:#777}.na{font-style:italic}
+.plots{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}
+.plots img{max-width:100%;border:1px solid #eee}
+.model{border:1px solid #ddd;border-radius:6px;padding:.3em 1em 1em;margin:1.2em 0}
+dt{font-weight:600}dd{margin:0 0 .5em 1.5em}
+"""
+HOWTO = (
+    ("Verdict", "Green: the model beats every shortcut baseline by at least the margin, its "
+     "label-permutation control fell to chance and the split does not leak. Orange/red lists "
+     "what failed; treat the score as unproven until that is fixed."),
+    ("Shortcut baselines", "Simple scikit-learn models trained on the same split: majority "
+     "class (or mean), length only, amino-acid composition, dipeptide composition. A network "
+     "that does not beat them has learned nothing beyond length or composition."),
+    ("Δ vs best shortcut and CI", "The model's test metric minus the best baseline's test "
+     "metric. The interval is a 95% bootstrap interval over test sequences; a Δ inside the "
+     "interval's width is not a clear win."),
+    ("Label-permutation control", "The same model trained on shuffled labels. It must fall to "
+     "chance; if it does not, the labels leak through something else (duplicates, a bug)."),
+    ("Residue-shuffle control", "Test sequences with their residues shuffled (same length and "
+     "composition, order destroyed). A small drop means the model mostly uses composition."),
+    ("Train–test gap and learning curves", "A large gap between train and test metric means "
+     "overfitting. The best epoch (dotted line) is the checkpoint evaluated."),
+    ("Leakage audit", "For each held-out sequence, its highest identity to any training "
+     "sequence (MMseqs2). Sequences above the threshold have close homologs in training, so "
+     "their scores measure recall of near-copies, not generalisation. A model that only works "
+     "in the high-identity bins has memorised families; compare datasets split by cluster."),
+    ("Metrics", "MCC: 0 is chance and 1 perfect, robust to class imbalance. Balanced accuracy "
+     "is the mean recall per class. Spearman/Pearson/R² for regression: higher is better; "
+     "RMSE: lower is better."),
+)
+
+
+def _e(value: Any) -> str:
+    """``value`` as escaped HTML text."""
+    return html.escape(str(value))
+
+
+def _fmt(value: Any, digits: int = 3, signed: bool = False) -> str:
+    """A number or text for a table cell (escaped); missing values become an em dash."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return _e(value)
+
+
+def _pct(value: Any) -> str:
+    """A fraction in [0, 1] as a percentage, or an em dash."""
+    return "—" if not isinstance(value, int | float) else f"{100 * value:.1f}%"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table: ``header`` is plain text (escaped here), cells are ready HTML."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _na(what: str, why: Any = "") -> str:
+    """A grey line saying ``what`` is not available (and ``why``, when given)."""
+    return f'<p class="na">{_e(what)}: {NA}' + (f" ({_e(why)})" if why else "") + "</p>"
+
+
+def _badge(status: str | None) -> str:
+    """A coloured status label: ok (green), warning (orange), otherwise grey."""
+    cls = {"ok": "ok", "warning": "warn"}.get(str(status), "unknown")
+    return f'<span class="badge {cls}">{_e(status or "no checks")}</span>'
+
+
+class _Plots:
+    """Draws :mod:`seqnn.evaluate` plots into a temporary folder; returns ``<img>`` tags."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp, self.count = tmp, 0
+
+    def __call__(self, fn: Callable[..., None], *args: Any, alt: str, **kwargs: Any) -> str:
+        self.count += 1
+        path = self.tmp / f"plot{self.count}.png"
+        try:
+            fn(*args, path, **kwargs)
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            return _na(alt, exc)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+
+
+@dataclass
+class _Data:
+    """Everything read from one dataset folder (missing files are empty dicts / None)."""
+
+    root: Path
+    ingest: dict
+    split_summary: dict
+    audit: dict
+    baselines: dict
+    checks: dict
+    sequences: pd.DataFrame | None
+    models: dict[str, dict] = field(default_factory=dict)
+    task: str | None = None
+    metric: str = "mcc"
+
+    @property
+    def leakage(self) -> dict:
+        """The audit (``audit.json``, else the summary in ``checks.json``)."""
+        return self.audit or self.checks.get("leakage") or {}
+
+
+def _dict(value: Any) -> dict:
+    """``value`` when it is a dict, else an empty dict (a file with an unexpected shape)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _guard(title: str, anchor: str, fn: Callable[..., str], *args: Any) -> str:
+    """Render one section; content of an unexpected shape reads "not available" there."""
+    try:
+        return fn(*args)
+    except (AttributeError, LookupError, TypeError, ValueError) as exc:
+        return f'<h2 id="{anchor}">{_e(title)}</h2>{_na(title, f"{type(exc).__name__}: {exc}")}'
+
+
+def _load(dataset_dir: str | os.PathLike, with_sequences: bool = True) -> _Data:
+    """Read the files of one dataset folder, tolerating any of them missing."""
+    root = Path(dataset_dir)
+    seqs = None
+    if with_sequences and (root / "sequences.tsv").exists():
+        try:
+            seqs = ev.read_tsv(root / "sequences.tsv", ("id", "sequence", "label", "source"))
+        except ValueError:
+            seqs = None
+    d = _Data(root, *(ev.read_json(root / f) or {} for f in (
+        "ingest.json", "split_summary.json", "audit.json", "baselines.json", "checks.json")),
+        sequences=seqs)
+    checked = _dict(d.checks.get("models"))
+    found = [p.name for p in (root / "models").glob("*") if p.is_dir()]
+    for name in [*checked, *sorted(set(found) - set(checked))]:  # checked models first
+        mdir = root / "models" / name
+        d.models[name] = {"dir": mdir, "info": ev.read_json(mdir / "model.json") or {},
+                          "metrics": ev.read_json(mdir / "metrics.json") or {},
+                          "check": _dict(checked.get(name))}
+    d.models = dict(sorted(d.models.items(), key=lambda kv: (  # autoencoders last
+        kv[1]["check"].get("task") in ev.AUTOENCODER_TASKS
+        or kv[1]["info"].get("task") in ev.AUTOENCODER_TASKS)))
+    supervised = (*ev.CLASSIFICATION, "regression")
+    first = next((m["check"] for m in d.models.values()
+                  if m["check"].get("task") in supervised), {})
+    tasks = [first.get("task"), d.checks.get("task"), *(m["info"].get("task")
+                                                         for m in d.models.values())]
+    d.task = next((t for t in tasks if t in supervised), None)
+    if d.task is None and seqs is not None and "label" in seqs.columns:
+        d.task = "regression" if ev.is_continuous(seqs["label"]) else "multiclass"
+    d.metric = (first.get("metric") or d.checks.get("metric")
+                or ("spearman" if d.task == "regression" else "mcc"))
+    return d
+
+
+# ----------------------------------------------------------------------------- 1. summary
+
+def _leak_banner(d: _Data) -> str:
+    """Loud red box for leakage and other warnings, a yellow one for notes, or a quiet
+    all-clear line when the audit found nothing."""
+    audit = d.leakage
+    msgs = [str(w) for w in [*(audit.get("warnings") or []), *(d.checks.get("warnings") or [])]]
+    if audit.get("leak") and not any(m.startswith("LEAKAGE") for m in msgs):
+        frac = _dict(audit.get("fraction_above_threshold")).get("test")
+        msgs.insert(0, f"LEAKAGE: {_pct(frac)} of test sequences share at least "
+                    f"{_pct(audit.get('identity_threshold', 0.3))} identity with a training "
+                    "sequence; held-out scores may be inflated by near-copies.")
+    msgs = list(dict.fromkeys(msgs))
+    alarm = [m for m in msgs if not m.startswith("NOTE")]
+    notes = [m for m in msgs if m.startswith("NOTE")]
+    out = "".join(f'<div class="banner {cls}"><strong>{title}</strong><ul>'
+                  + "".join(f"<li>{_e(m)}</li>" for m in items) + "</ul></div>"
+                  for cls, title, items in (("alarm", "Warnings", alarm), ("note", "Notes", notes))
+                  if items)
+    if audit and not audit.get("leak"):
+        frac = _dict(audit.get("fraction_above_threshold")).get("test")
+        out += (f'<div class="banner ok">Leakage audit passed: {_pct(frac)} of test sequences '
+                f'above {_pct(audit.get("identity_threshold", 0.3))} identity to training.</div>')
+    return out or f'<div class="banner none">Leakage audit: {NA}.</div>'
+
+
+def _headline(c: Mapping) -> str:
+    """Test metric with CI and the best shortcut, as one line of text."""
+    ci = c.get("ci") or [None, None]
+    best = c.get("best_shortcut") or {}
+    return (f"test {_fmt(c.get('test_metric'))} [{_fmt(ci[0])}, {_fmt(ci[-1])}] · best "
+            f"shortcut {_e(best.get('label', best.get('name', '—')))} "
+            f"{_fmt(best.get('test_metric'))} · "
+            f"Δ {_fmt(c.get('delta_vs_best_shortcut'), signed=True)}")
+
+
+def _verdict_box(name: str, m: Mapping) -> str:
+    """The coloured verdict box of one model: status, plain verdict, numbers, warnings."""
+    c, test = m["check"], m["metrics"].get("test") or {}
+    status = c.get("status")
+    cls = {"ok": "ok", "warning": "warn"}.get(str(status), "unknown")
+    verdict = c.get("verdict") or f"Honesty checks for this model: {NA}." + (
+        f" Test reconstruction accuracy {_fmt(test['reconstruction_accuracy'])}."
+        if "reconstruction_accuracy" in test else "")
+    warns = "".join(f"<li>{_e(w)}</li>" for w in c.get("warnings") or [])
+    return (f'<div class="verdict {cls}"><h3>{_e(name)} {_badge(status)}</h3>'
+            f"<p>{_e(verdict)}</p>"
+            + (f'<p class="muted">{_headline(c)}</p>' if "test_metric" in c else "")
+            + (f"<ul>{warns}</ul>" if warns else "") + "</div>")
+
+
+def _summary(d: _Data) -> str:
+    """Section 1: leakage banner and one verdict box per model."""
+    boxes = "".join(_verdict_box(n, m) for n, m in d.models.items()) or _na("Models")
+    return f'<h2 id="summary">1. Summary</h2>{_leak_banner(d)}{boxes}'
+
+
+# ----------------------------------------------------------------------------- 2. dataset
+
+def _dataset(d: _Data, plot: _Plots) -> str:
+    """Section 2: records per source, lengths, composition, labels, substitutions."""
+    out = ['<h2 id="dataset">2. Dataset</h2>']
+    seqs, ing = d.sequences, d.ingest
+    per_source = ing.get("records_per_source")
+    if not per_source and seqs is not None and "source" in seqs.columns:
+        per_source = seqs["source"].value_counts().to_dict()
+    out.append(_table(["Source", "Records"], [[_e(k), _fmt(v)] for k, v in per_source.items()])
+               if per_source else _na("Records per source"))
+    path = d.root / "sequences.tsv"
+    if seqs is None:
+        out.append(_na("Sequences (sequences.tsv)"))
+    else:
+        out.append(f"<p>{len(seqs)} sequences.</p>")
+        figs = [plot(ev.plot_length_hist, path, alt="length histogram", task=d.task),
+                plot(ev.plot_composition, path, alt="residue composition", task=d.task)]
+        if d.task == "regression":
+            figs.append(plot(ev.plot_target_hist, path, alt="target distribution",
+                             splits_tsv=d.root / "splits.tsv"))
+        out.append(f'<div class="plots">{"".join(figs)}</div>')
+        if d.task != "regression" and "label" in seqs.columns:
+            counts = seqs["label"].fillna("(none)").value_counts()
+            out.append(_table(["Class", "Sequences", "Share"], [
+                [_e(k), _fmt(int(v)), _pct(v / len(seqs))] for k, v in counts.items()]))
+    keys = (("substitution_summary", "Residue substitutions"),
+            ("duplicate_sequence_groups", "Duplicate sequence groups"),
+            ("duplicate_rows_dropped", "Duplicate rows dropped"),
+            ("conflicting_label_groups", "Identical sequences with conflicting labels"))
+    out.append("<dl>" + "".join(f"<dt>{_e(t)}</dt><dd>{_fmt(ing[k]) if k in ing else NA}</dd>"
+                                for k, t in keys) + "</dl>")
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------- 3. split
+
+def _split_table(d: _Data) -> tuple[dict, dict]:
+    """Sizes ``{split: n}`` and balance ``{split: {class: n} or {mean: .., sd: ..}}`` from
+    ``split_summary.json`` (either layout), else computed from ``splits.tsv``."""
+    ss = d.split_summary
+    if "sizes" in ss:
+        return _dict(ss["sizes"]), _dict(ss.get("class_balance"))
+    per = {k: v for k, v in _dict(ss.get("splits")).items() if isinstance(v, dict)}
+    if per:
+        stats = ("clusters", "mean", "sd", "min", "max")
+        return ({k: v.get("n") for k, v in per.items()},
+                {k: {**{s: v[s] for s in stats if s in v}, **_dict(v.get("classes"))}
+                 for k, v in per.items()})
+    if not (d.root / "splits.tsv").exists() or d.sequences is None:
+        return {}, {}
+    merged = ev.read_tsv(d.root / "splits.tsv").merge(
+        d.sequences.drop(columns="split", errors="ignore"), on="id")
+    balance = (pd.crosstab(merged["split"], merged["label"]).to_dict("index")
+               if d.task != "regression" and "label" in merged.columns else {})
+    return merged["split"].value_counts().to_dict(), balance
+
+
+def _balance_rows(d: _Data) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of split sizes and class balance (counts with their share)."""
+    sizes, balance = _split_table(d)
+    keys = list(dict.fromkeys(k for v in balance.values() for k in v))
+    plain = {"clusters", "mean", "sd", "min", "max"}
+    rows = []
+    for split in [s for s in SPLITS if s in sizes] + [s for s in sizes if s not in SPLITS]:
+        n, bal = sizes[split], _dict(balance.get(split))
+        cells = [f"{_fmt(bal[k])} ({_pct(bal[k] / n)})" if k not in plain and isinstance(
+            bal.get(k), int) and isinstance(n, int) and n else _fmt(bal.get(k)) for k in keys]
+        rows.append([_e(split), _fmt(n), *cells])
+    return ["Split", "Sequences", *map(str, keys)], rows
+
+
+def _fraction_rows(audit: Mapping) -> list[list[str]]:
+    """Per held-out split: sequences, how many and what share reach the threshold, and the
+    share of residue-shuffled copies that do (chance similarity)."""
+    frac = _dict(audit.get("fraction_above_threshold"))
+    n, above = _dict(audit.get("n")), _dict(audit.get("n_above_threshold"))
+    background = _dict(audit.get("background_fraction_above_threshold"))
+    return [[_e(s), _fmt(n.get(s)), _fmt(above.get(s)),
+             f'<span class="{"bad" if v else "good"}">{_pct(v)}</span>', _pct(background.get(s))]
+            for s, v in frac.items()]
+
+
+def _duplicate_rows(dups: Mapping) -> list[list[str]]:
+    """Exact duplicate findings; a list is shown as a count and its first few entries, unless
+    its count is already there as ``n_<key>``."""
+    rows = []
+    for key, value in dups.items():
+        if isinstance(value, list) and f"n_{key}" in dups:
+            continue
+        if isinstance(value, list):
+            shown = ", ".join(str(v) for v in value[:5] if not isinstance(v, dict))
+            value = f"{len(value)}" + (f" (e.g. {shown})" if shown else "")
+        rows.append([_e(key.replace("_", " ")), _fmt(value)])
+    return rows
+
+
+def _split(d: _Data, plot: _Plots) -> str:
+    """Section 3: split method, sizes and balance, identity histogram, leakage numbers."""
+    ss, audit = d.split_summary, d.leakage
+    params = [f"{k}: {ss[k]}" for k in ("identity", "coverage", "fractions", "seed") if k in ss]
+    tool = _dict(audit.get("mmseqs")).get("version")
+    out = ['<h2 id="split">3. Split and leakage audit</h2>',
+           f"<p>Method: <b>{_e(ss.get('method', NA))}</b>" + (
+               f" ({_e('; '.join(params))})" if params else "") + "." + (
+               f" Identity audit: MMseqs2 {_e(tool)}." if tool else "") + "</p>"]
+    header, rows = _balance_rows(d)
+    out.append(_table(header, rows) if rows else _na("Split sizes"))
+    threshold = float(audit.get("identity_threshold", 0.3))
+    nearest = d.root / "nearest_train.tsv"
+    source = audit if audit.get("histogram") else nearest if nearest.exists() else None
+    out.append(plot(ev.plot_identity_histogram, source, threshold, alt="identity histogram")
+               if source is not None else _na("Identity to training histogram"))
+    rows = _fraction_rows(audit)
+    out.append(_table(["Split", "Sequences", f"≥ {threshold:g} identity to train", "Share",
+                       "Share of shuffled copies (chance)"], rows)
+               if rows else _na("Fraction above threshold"))
+    bins = _dict(audit.get("identity_bins"))
+    cols = list(dict.fromkeys(k for v in bins.values() for k in v))
+    if bins:
+        out.append(_table(["Split", *cols], [[_e(s), *(_fmt(v.get(c)) for c in cols)]
+                                             for s, v in bins.items()]))
+    dups = audit.get("duplicates")
+    out.append(_table(["Exact duplicates / conflicts", "Value"], _duplicate_rows(dups))
+               if isinstance(dups, dict) else _na("Exact duplicates across splits"))
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------- 4. models
+
+def _keys(d: _Data) -> tuple[str, ...]:
+    """The metric columns of the comparison table for this dataset's task."""
+    return REG_KEYS if d.task == "regression" else CLASS_KEYS
+
+
+def _controls(c: Mapping) -> tuple[str, str]:
+    """Permutation and shuffle control cells (chance reached is good, else red)."""
+    ctl = c.get("controls") or {}
+    perm, shuf = ctl.get("permutation"), ctl.get("shuffle")
+    p = "—" if not perm else (f"{_fmt(perm.get('test_metric'))} " + (
+        '<span class="good">at chance</span>' if perm.get("chance")
+        else '<span class="bad">NOT at chance</span>'))
+    s = "—" if not shuf else (f"{_fmt(shuf.get('test_metric'))} "
+                              f"(Δ {_fmt(shuf.get('delta'), signed=True)})")
+    return p, s
+
+
+def _headline_cell(d: _Data, c: Mapping, test: Mapping) -> str:
+    """The headline test metric with its CI; for an autoencoder its reconstruction accuracy
+    and, when checked, the linear probe of its latent vectors."""
+    main = c.get("test_metric", test.get(d.metric))
+    ci = c.get("ci") or [None, None]
+    head = f"{_fmt(main)} [{_fmt(ci[0])}, {_fmt(ci[-1])}]" if c.get("ci") else _fmt(main)
+    recon = _dict(c.get("reconstruction_accuracy")).get("test",
+                                                         test.get("reconstruction_accuracy"))
+    if main is None and recon is not None:
+        head = f"reconstruction {_fmt(recon)}"
+        probe = _dict(c.get("probe"))
+        if probe:
+            head += f"; linear probe {_e(probe.get('metric', ''))} {_fmt(probe.get('test'))}"
+    return head
+
+
+def _model_row(d: _Data, name: str, m: Mapping) -> list[str]:
+    """One comparison-table row: headline metric, task metrics, shortcut delta, controls."""
+    c, test = m["check"], _dict(m["metrics"].get("test"))
+    best = _dict(c.get("best_shortcut"))
+    delta = c.get("delta_vs_best_shortcut")
+    margin = d.checks.get("margin", 0.0)
+    delta_cell = "—" if delta is None else (
+        f'<span class="{"good" if delta >= margin else "bad"}">{_fmt(delta, signed=True)}'
+        f"</span> vs {_e(best.get('label', best.get('name', '?')))}")
+    gap = _dict(c.get("gap")).get("train_test_gap")
+    return [f"<b>{_e(name)}</b>", _headline_cell(d, c, test),
+            *(_fmt(test.get(k)) for k in _keys(d)), delta_cell, _fmt(gap, signed=True),
+            _fmt(c.get("best_epoch", m["info"].get("best_epoch"))), *_controls(c),
+            _badge(c.get("status"))]
+
+
+def _baseline_value(b: Any, split: str, metric: str) -> Any:
+    """A baseline's score on ``split``: a number, or ``metric`` from a dict of metrics."""
+    v = b.get(split) if isinstance(b, Mapping) else None
+    return v.get(metric) if isinstance(v, Mapping) else v
+
+
+def _comparison(d: _Data) -> str:
+    """The model comparison table, with the shortcut baselines as grey rows below."""
+    header = ["Model", f"Test {LABELS.get(d.metric, d.metric)} [95% CI]",
+              *(LABELS[k] for k in _keys(d)), "Δ vs best shortcut", "Train–test gap",
+              "Best epoch", "Permutation control", "Shuffle control", "Status"]
+    rows = [_model_row(d, n, m) for n, m in d.models.items()]
+    blank = ["—"] * (len(header) - 2 - len(_keys(d)))
+    for name, b in d.baselines.items():
+        test = _dict(_dict(b).get("test"))
+        rows.append([f'<span class="muted">shortcut: {_e(name)}</span>',
+                     _fmt(_baseline_value(b, "test", d.metric)),
+                     *(_fmt(test.get(k)) for k in _keys(d)), *blank])
+    return _table(header, rows) if rows else _na("Models")
+
+
+def _history_note(mdir: Path) -> str:
+    """Epochs, training time and throughput from ``history.csv``, as one sentence."""
+    try:
+        h = ev.read_tsv(mdir / "history.csv", ())
+    except (OSError, ValueError):
+        return ""
+    secs = h["seconds"].sum() if "seconds" in h.columns else None
+    sps = h["samples_per_sec"].mean() if "samples_per_sec" in h.columns else None
+    return (f"{len(h)} epochs, {_fmt(secs, 1)} s in all, {_fmt(sps, 0)} samples/s on average.")
+
+
+def _metrics_table(metrics: Mapping) -> str:
+    """Train/valid/test rows of every metric in ``metrics.json``, known ones first."""
+    known = CLASS_KEYS + REG_KEYS + AE_KEYS + ("n",)
+    found = dict.fromkeys(k for s in SPLITS for k in (metrics.get(s) or {}))
+    keys = [k for k in known if k in found] + [k for k in found if k not in known]
+    rows = [[_e(s), *(_fmt((metrics.get(s) or {}).get(k)) for k in keys)]
+            for s in SPLITS if metrics.get(s)]
+    return _table(["Split", *(LABELS.get(k, k) for k in keys)], rows) if rows else _na(
+        "Metrics (metrics.json)")
+
+
+def _model_detail(d: _Data, name: str, m: Mapping, plot: _Plots) -> str:
+    """Per-model block: recipe, metrics table, learning curves and task plots."""
+    info, mdir, c = m["info"], m["dir"], m["check"]
+    params = ", ".join(f"{k}={v}" for k, v in (info.get("params") or {}).items())[:400]
+    task = info.get("task") or d.task
+    pred, names = mdir / "predictions.tsv", info.get("class_names")
+    figs = [plot(ev.plot_learning_curves, mdir / "history.csv", alt=f"{name} learning curves",
+                 best_epoch=info.get("best_epoch"), metric=d.metric)
+            if (mdir / "history.csv").exists()
+            else _na("Learning curves (history.csv)")]
+    if not pred.exists():
+        figs.append(_na("Predictions (predictions.tsv)"))
+    elif task in ev.AUTOENCODER_TASKS or name.startswith("autoencoder"):
+        figs.append(plot(ev.plot_reconstruction, pred, alt=f"{name} reconstruction"))
+    elif task == "regression":
+        figs.append(plot(ev.plot_scatter, pred, alt=f"{name} predicted vs true"))
+    else:
+        figs += [plot(ev.plot_confusion, pred, names, alt=f"{name} confusion matrix"),
+                 plot(ev.plot_roc_pr, pred, names, alt=f"{name} ROC and PR")]
+    if c.get("by_identity_bin") or c.get("by_length_bin"):
+        figs.append(plot(ev.plot_metric_by_bin, c, alt=f"{name} metric by bin", metric=d.metric))
+    recipe = f"{_e(info.get('model', name))}, task {_e(task or NA)}" + (
+        f"; {_e(params)}" if params else "")
+    return (f'<div class="model" id="model-{_e(name)}"><h3>{_e(name)} {_badge(c.get("status"))}'
+            f'</h3><p class="muted">{recipe}. {_e(_history_note(mdir))}</p>'
+            + _metrics_table(m["metrics"]) + f'<div class="plots">{"".join(figs)}</div></div>')
+
+
+def _models(d: _Data, plot: _Plots) -> str:
+    """Section 4: comparison table (with shortcuts) and one block per model."""
+    details = "".join(_model_detail(d, n, m, plot) for n, m in d.models.items())
+    return f'<h2 id="models">4. Models</h2>{_comparison(d)}{details}'
+
+
+def _baselines(d: _Data) -> str:
+    """Section 5: every shortcut baseline on train/valid/test, with its parameters."""
+    rows = [[_e(n), *(_fmt(_baseline_value(b, s, d.metric)) for s in SPLITS),
+             _e(", ".join(f"{k}={v}" for k, v in (b.get("params") or {}).items())
+                if isinstance(b, Mapping) else "")] for n, b in d.baselines.items()]
+    body = _table(["Shortcut", *(f"{s} {d.metric}" for s in SPLITS), "Parameters"], rows)
+    return f'<h2 id="baselines">5. Shortcut baselines</h2>{body if rows else _na("Baselines")}'
+
+
+def _howto() -> str:
+    """Section 6: short explanations of each check."""
+    items = "".join(f"<dt>{_e(t)}</dt><dd>{_e(x)}</dd>" for t, x in HOWTO)
+    return f'<h2 id="howto">6. How to read this report</h2><dl>{items}</dl>'
+
+
+def _page(title: str, body: str) -> str:
+    """A complete HTML document with inline CSS."""
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}'
+            f"</title><style>{CSS}</style></head><body><h1>{_e(title)}</h1>{body}</body></html>")
+
+
+def build_report(dataset_dir: str | os.PathLike, out_html: str | os.PathLike,
+                 title: str | None = None) -> None:
+    """Write one self-contained HTML report for the dataset folder ``dataset_dir`` to
+    ``out_html``: summary with verdicts, dataset, split and leakage audit, models, shortcut
+    baselines and how to read it. Missing files or fields read "not available"."""
+    d = _load(dataset_dir)
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
+        ("summary", "Summary"), ("dataset", "Dataset"), ("split", "Split and leakage"),
+        ("models", "Models"), ("baselines", "Baselines"), ("howto", "How to read")))
+    with tempfile.TemporaryDirectory() as tmp:
+        plot = _Plots(Path(tmp))
+        body = (f'<p class="muted">Task: {_e(d.task or NA)}; headline metric: {_e(d.metric)}; '
+                f"margin over shortcuts: {_fmt(d.checks.get('margin'))}.</p><nav>{nav}</nav>"
+                + _guard("1. Summary", "summary", _summary, d)
+                + _guard("2. Dataset", "dataset", _dataset, d, plot)
+                + _guard("3. Split and leakage audit", "split", _split, d, plot)
+                + _guard("4. Models", "models", _models, d, plot)
+                + _guard("5. Shortcut baselines", "baselines", _baselines, d) + _howto())
+    write_text(_page(title or f"seqnn report: {d.root.name}", body), out_html)
+
+
+# ----------------------------------------------------------------------------- index
+
+def _index_column(d: _Data, models: list[str]) -> list[str]:
+    """One dataset's cells of the index table, in the order of :func:`build_index` rows."""
+    audit, ss = d.leakage, d.split_summary
+    frac = _dict(audit.get("fraction_above_threshold")).get("test")
+    leak = audit.get("leak")
+    cells = [_e(f"{ss.get('method', NA)} (identity {ss.get('identity', '—')})"),
+             f'<span class="{"bad" if leak else "good"}">{_pct(frac)}</span>'
+             + (" <b class='bad'>LEAK</b>" if leak else " no leak" if audit else "")]
+    for name in models:
+        m = d.models.get(name)
+        if m is None:
+            cells.append("—")
+            continue
+        c, best = m["check"], _dict(m["check"].get("best_shortcut"))
+        head = _headline_cell(d, c, _dict(m["metrics"].get("test")))
+        head = head if head.startswith("reconstruction") else f"{_e(d.metric)} {head}"
+        cells.append(f"{head} {_badge(c.get('status'))}" + ("" if not best else
+                     f"<br><span class='muted'>best shortcut {_e(best.get('name', '—'))} "
+                     f"{_fmt(best.get('test_metric'))} (Δ "
+                     f"{_fmt(c.get('delta_vs_best_shortcut'), signed=True)})</span>"))
+    return cells
+
+
+def build_index(results_dir: str | os.PathLike, dataset_names: Sequence[str],
+                out_html: str | os.PathLike, title: str = "seqnn: datasets side by side") -> None:
+    """Write a small self-contained page comparing datasets (e.g. a published split and a
+    homology-aware cluster split of the same data): per dataset the split method, the share
+    of test sequences above the identity threshold, and each model's test metric next to its
+    best shortcut, with links to each dataset's ``report.html``."""
+    data = {n: _load(Path(results_dir) / n, with_sequences=False) for n in dataset_names}
+    models = list(dict.fromkeys(m for d in data.values() for m in d.models))
+    labels = ["Split", "Test share above identity threshold",
+              *(f"{m}: test metric / best shortcut" for m in models), "Report"]
+    out_dir = Path(out_html).resolve().parent
+    cols = [_index_column(d, models) + [
+        f'<a href="{_e(os.path.relpath(d.root.resolve() / "report.html", out_dir))}">'
+        "report.html</a>"] for d in data.values()]
+    rows = [[_e(label), *(col[i] for col in cols)] for i, label in enumerate(labels)]
+    note = ("<p>If a model's score falls from a published split to a homology-aware cluster "
+            "split, part of the published score came from near-copies of training sequences."
+            "</p>")
+    write_text(_page(title, _table(["", *dataset_names], rows) + note), out_html)

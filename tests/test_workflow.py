@@ -1,0 +1,163 @@
+"""A real end-to-end run of the Snakemake workflow on a tiny config, and config errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+AA = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
+
+
+def _family(rng: np.random.Generator, parent: np.ndarray, n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        child = parent.copy()
+        pos = rng.choice(len(child), size=len(child) // 10, replace=False)
+        child[pos] = rng.choice(AA, size=len(pos))
+        out.append("".join(child))
+    return out
+
+
+def write_tiny_data(folder: Path) -> None:
+    """Two classes of 30 sequences each: 'pos' is K/R-rich, 'neg' is D/E-rich; families of
+    5 near-identical members so that the cluster split has whole clusters to place."""
+    rng = np.random.default_rng(0)
+    for name, bias in (("pos", "KR"), ("neg", "DE")):
+        weights = np.ones(20)
+        weights[[int(np.flatnonzero(AA == b)[0]) for b in bias]] = 6
+        records = []
+        for fam in range(6):
+            parent = rng.choice(AA, size=int(rng.integers(25, 60)), p=weights / weights.sum())
+            for j, seq in enumerate(_family(rng, parent, 5)):
+                records.append(f">{name}_{fam}_{j}\n{seq}\n")
+        (folder / f"{name}.fa").write_text("".join(records))
+
+
+TINY_CONFIG = """
+results: results
+threads: 1
+device: cpu
+datasets:
+  tiny:
+    task: binary
+    max_len: 64
+    inputs:
+      - {fasta: pos.fa, label: pos}
+      - {fasta: neg.fa, label: neg}
+    split: {method: cluster, identity: 0.5, coverage: 0.8, fractions: [0.6, 0.2, 0.2]}
+models:
+  cnn:
+    model: cnn
+    params: {channels: [8], kernel_size: 3, head_hidden: 0}
+    train: {epochs: 2, batch_size: 16}
+  rnn:
+    model: rnn
+    params: {cell: gru, hidden_size: 8}
+    train: {epochs: 2, batch_size: 16}
+  ae:
+    model: autoencoder
+    params: {channels: [8], latent_dim: 4, decoder_channels: [8]}
+    train: {epochs: 2, batch_size: 16}
+checks: {control_epochs: 1, bootstrap: 50}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("workflow")
+    write_tiny_data(work)
+    (work / "tiny.yaml").write_text(TINY_CONFIG)
+    res = subprocess.run([*SNAKEMAKE, "--cores", "2", "--directory", str(work),
+                          "--configfile", str(work / "tiny.yaml")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work
+
+
+def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
+    d = tiny_run / "results" / "tiny"
+    seqs = pd.read_csv(d / "sequences.tsv", sep="\t")
+    assert seqs.columns.tolist() == ["id", "sequence", "label", "source"]
+    assert len(seqs) == 60
+    splits = pd.read_csv(d / "splits.tsv", sep="\t")
+    assert splits.columns.tolist() == ["id", "split", "cluster"]
+    assert set(splits["split"]) == {"train", "valid", "test"}
+    assert (splits.groupby("cluster")["split"].nunique() == 1).all()
+    audit = json.loads((d / "audit.json").read_text())
+    assert audit["leak"] is False
+    for model in ("cnn", "rnn", "ae"):
+        m = d / "models" / model
+        for name in ("model.safetensors", "model.json", "metrics.json", "predictions.tsv",
+                     "history.csv", "train_sequences.fa"):
+            assert (m / name).stat().st_size > 0, (model, name)
+        metrics = json.loads((m / "metrics.json").read_text())
+        assert set(metrics) == {"train", "valid", "test"}
+        assert len(pd.read_csv(m / "history.csv")) == 2
+        assert any((m / "plots").glob("*.png"))
+    for model in ("cnn", "rnn"):
+        for control in ("permutation", "shuffle"):
+            assert (d / "controls" / model / control / "metrics.json").exists()
+    checks = json.loads((d / "checks.json").read_text())
+    assert set(checks["models"]) == {"cnn", "rnn", "ae"}
+    for model in ("cnn", "rnn"):
+        entry = checks["models"][model]
+        assert entry["verdict"].startswith("test MCC ")
+        assert entry["best_shortcut"]["name"] in {"majority", "length", "aa_composition",
+                                                  "dipeptide"}
+        assert set(entry["controls"]) == {"permutation", "shuffle"}
+    html = (d / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    assert "https://" not in html.split("</head>")[1]
+    assert (tiny_run / "results" / "index.html").exists()
+    assert (d / "benchmarks" / "train_cnn.tsv").exists()
+    assert (tiny_run / "logs" / "tiny" / "train_cnn.log").exists()
+    assert not list(d.rglob("*.tmp")) and not (d / "tmp_split").exists()
+
+
+def test_rerun_does_nothing(tiny_run: Path) -> None:
+    res = subprocess.run([*SNAKEMAKE, "-n", "--directory", str(tiny_run),
+                          "--configfile", str(tiny_run / "tiny.yaml")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_changing_one_model_reruns_only_that_model(tiny_run: Path) -> None:
+    cfg = (tiny_run / "tiny.yaml").read_text().replace("hidden_size: 8", "hidden_size: 6")
+    (tiny_run / "changed.yaml").write_text(cfg)
+    res = subprocess.run([*SNAKEMAKE, "-n", "--directory", str(tiny_run),
+                          "--configfile", str(tiny_run / "changed.yaml")],
+                         capture_output=True, text=True)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    stats = out.split("Job stats:")[1].split("Reasons:")[0]
+    jobs = dict(line.split() for line in stats.splitlines()[3:] if len(line.split()) == 2)
+    assert jobs.get("train") == "1" and jobs.get("control") == "2"
+    assert "ingest" not in jobs and "split" not in jobs and "audit" not in jobs
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("task: binary", "taks: binary",
+     "seqnn: config datasets.tiny: Additional properties are not allowed ('taks' was unexpected)"),
+    ("kernel_size: 3", "kernal: 3",
+     "seqnn: models.cnn.params: unknown parameter(s) kernal for model 'cnn'; known: input,"),
+    ("epochs: 2, batch_size: 16}\n  rnn", "epoch: 2}\n  rnn",
+     "seqnn: models.cnn.train: unknown training setting(s) epoch"),
+    ("method: cluster", "method: clusters", "seqnn: config datasets.tiny.split.method: "),
+])
+def test_bad_config_fails_at_start(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old.replace("\\n", "\n") in TINY_CONFIG
+    (tmp_path / "bad.yaml").write_text(TINY_CONFIG.replace(old, new))
+    res = subprocess.run([*SNAKEMAKE, "-n", "--directory", str(tmp_path),
+                          "--configfile", str(tmp_path / "bad.yaml")],
+                         capture_output=True, text=True)
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1].startswith(message), res.stderr
