@@ -11,7 +11,9 @@ Rules (also printed in every report):
   classification, Spearman for regression) by at least ``margin`` (default 0.05), else the
   verdict is a warning;
 * **permutation control at chance**: the model retrained on shuffled training labels must
-  reach a test metric within ``chance_band`` (default 0.1) of zero;
+  reach a test metric within ``max(chance_band, 2 / sqrt(n_test))`` of zero (``chance_band``
+  default 0.1; the second term is two standard errors of MCC or Spearman under no
+  association, so small test sets are not held to a bound their noise cannot meet);
 * **overfitting**: a train–test gap above ``gap_warn`` (default 0.25) is a warning;
 * **leakage**: from the audit, a warning when any test sequence exceeds the split's identity
   threshold to a training sequence.
@@ -80,7 +82,7 @@ def _metric_of(pred: pd.DataFrame, task: str, class_names: list[str], metric: st
         return regression_metrics(pred["true"], pred["predicted"])[metric]
     proba = pred[[f"p_{c}" for c in class_names]].to_numpy() if class_names else None
     return classification_metrics(pred["true"].astype(str), pred["predicted"].astype(str),
-                                  proba, class_names)[metric]
+                                  proba, class_names or None)[metric]
 
 
 def metric_by_bins(pred: pd.DataFrame, values: pd.Series, bins: list[tuple[float, float, str]],
@@ -172,7 +174,10 @@ def _controls(controls_dir: Path | None, metric: str, value: float | None,
         v = m.get("test", {}).get(metric)
         item = {"test_metric": v}
         if kind == "permutation":
-            item["chance"] = v is not None and abs(v) <= settings.chance_band
+            n = m.get("test", {}).get("n") or 1
+            band = float(max(settings.chance_band, 2 / np.sqrt(n)))
+            item["chance_band"] = band
+            item["chance"] = bool(v is not None and abs(v) <= band)
         elif v is not None and value is not None:
             item["delta"] = value - v
         out[kind] = item

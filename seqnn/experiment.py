@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .checks import permute_labels, shuffle_residues
 from .config import ConfigError
@@ -99,7 +98,8 @@ def run_training(
     try:
         summary = train_model(parts["train"], parts["valid"], model_name=model,
                               model_params=params, config=config, out_dir=str(out),
-                              resume=resume, meta={**(meta or {}), "control": control},
+                              resume=resume, restart_on_change=resume,
+                              meta={**(meta or {}), "control": control},
                               test=parts["test"] if len(parts["test"]) else None)
     except ValueError as exc:
         if "unknown" in str(exc) or "must be" in str(exc):
@@ -144,8 +144,3 @@ def probe_latent(model_dir: Path, parts: dict[str, EncodedDataset], config: Any)
             out[k] = classification_metrics(np.array(names)[y], np.array(names)[pred], None,
                                             names)[metric]
     return out
-
-
-def splits_frame(path: str) -> pd.DataFrame:
-    """The split table as a DataFrame (``id``, ``split``, ``cluster``)."""
-    return read_table(path, ["id", "split"])

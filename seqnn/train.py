@@ -323,6 +323,7 @@ def train_model(
     meta: dict[str, Any] | None = None,
     test: EncodedDataset | None = None,
     evaluate: bool = True,
+    restart_on_change: bool = False,
 ) -> dict[str, Any]:
     """Train registry model ``model_name`` on ``train``, early-stopping on ``valid``.
 
@@ -332,8 +333,11 @@ def train_model(
     the same settings on CPU, ends bit-identical to an uninterrupted run. The best epoch's
     weights are restored and saved as the model directory in ``out_dir`` (``meta`` adds keys to
     ``model.json``); with ``evaluate``, ``metrics.json`` and ``predictions.tsv`` cover train,
-    valid and ``test`` (when given). Returns a summary: ``best_epoch``, ``best_metric``,
-    ``monitor``, ``epochs_run``, ``stopped_early``, ``history``, ``model_dir``, ``metrics``.
+    valid and ``test`` (when given). With ``restart_on_change``, a ``state.pt`` left by a run
+    with other settings or data is ignored (training starts fresh, and the new run's state
+    replaces it) instead of raising :class:`TrainingError`. Returns a summary:
+    ``best_epoch``, ``best_metric``, ``monitor``, ``epochs_run``, ``stopped_early``,
+    ``history``, ``model_dir``, ``metrics``.
     """
     _check_inputs(train, valid, test)
     if config.threads:
@@ -343,7 +347,12 @@ def train_model(
     trainer = _Trainer(train, valid, model_name, model_params, config, out)
     state = load_state(out) if resume else None
     if state is not None:
-        trainer.restore(state)
+        try:
+            trainer.restore(state)
+        except TrainingError as exc:
+            if not restart_on_change:
+                raise
+            log.warning("starting afresh: %s", exc)
     trainer.fit()
     model = trainer.model
     save_model(out, model, _model_record(trainer, train, model_name, meta))
