@@ -39,7 +39,10 @@ DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 CHECKS = config.get("checks", {})
 SUPERVISED = [m for m in MODELS if config["models"][m].get("model", m) != "autoencoder"]
-CONTROLS = [k for k in ("permutation", "shuffle") if CHECKS.get(k, True)]
+PERMUTATION_RUNS = int(CHECKS.get("permutation_runs", 3))
+CONTROLS = (["permutation"] + [f"permutation-{k}" for k in range(2, PERMUTATION_RUNS + 1)]
+            if CHECKS.get("permutation", True) else [])
+CONTROLS += ["shuffle"] if CHECKS.get("shuffle", True) else []
 
 
 def q(obj):
@@ -208,8 +211,10 @@ rule control:
         outdir=outdir,
         device=DEVICE,
         epochs=CHECKS.get("control_epochs", 30),
+        kind=lambda w: w.control.split("-")[0],
+        run=lambda w: int(w.control.split("-")[1]) if "-" in w.control else 1,
     wildcard_constraints:
-        control="permutation|shuffle",
+        control=r"permutation(-\d+)?|shuffle",
     threads: THREADS
     resources:
         mem_mb=2000,
@@ -223,7 +228,8 @@ rule control:
     shell:
         "{params.seqnn} train {input.data} {input.splits} --spec {params.spec} "
         "--name {wildcards.model} --out {params.outdir} --threads {threads} "
-        "--device {params.device} --control {wildcards.control} --max-epochs {params.epochs} "
+        "--device {params.device} --control {params.kind} --control-run {params.run} "
+        "--max-epochs {params.epochs} "
         "--resume --quiet 2> {log}"
 
 

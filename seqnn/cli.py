@@ -242,13 +242,15 @@ def baselines(sequences: str, splits: str, task: str, seed: int, out: str) -> No
 @click.option("--max-epochs", type=int, default=None, help="Cap on epochs (controls).")
 @click.option("--control", type=click.Choice(["permutation", "shuffle"]), default=None,
               help="Train a control: shuffled labels or residue-shuffled sequences.")
+@click.option("--control-run", type=int, default=1, show_default=True,
+              help="Repeat number of a control (run k uses seed + k - 1).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data: str, splits: str, spec: str | None, config_file: str | None,
           model_name: str | None, params: str | None, name: str | None, task: str | None,
           out: str, device: str | None, seed: int | None, threads: int | None,
-          epochs: int | None, max_epochs: int | None, control: str | None, resume: bool,
-          quiet: bool) -> None:
+          epochs: int | None, max_epochs: int | None, control: str | None, control_run: int,
+          resume: bool, quiet: bool) -> None:
     """Train one model on an encoded dataset and a split table; write its folder."""
     from .config import ConfigError, model_from_dict, parse_json_arg
     from .experiment import run_training
@@ -273,7 +275,8 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
         settings.setdefault("max_len", max_len)
     settings["quiet"] = quiet or settings.get("quiet", False)
     summary = run_training(data, splits, out, m.model, m.params, settings, task=task,
-                           control=control, max_epochs=max_epochs, resume=resume,
+                           control=control, control_run=control_run,
+                           max_epochs=max_epochs, resume=resume,
                            meta={"name": m.name})
     click.echo(f"{m.name}: best epoch {summary.get('best_epoch')} "
                f"({summary.get('monitor')} {summary.get('best_metric')}) -> {out}", err=True)
@@ -341,3 +344,8 @@ def models() -> None:
         click.echo(name)
         for key, value in model_params(name).items():
             click.echo(f"  {key} = {json.dumps(value)}")
+
+from .cli_predict import embed, predict  # noqa: E402 - registered after main is defined
+
+main.add_command(predict)
+main.add_command(embed)

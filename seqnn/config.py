@@ -79,6 +79,7 @@ class ChecksSpec:
     """Settings of the honesty checks: which controls run, their epoch cap, the margin."""
 
     permutation: bool = True
+    permutation_runs: int = 3
     shuffle: bool = True
     control_epochs: int = 30
     margin: float = 0.05

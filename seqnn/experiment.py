@@ -54,11 +54,20 @@ def split_dataset(ds: EncodedDataset, splits_path: str) -> dict[str, EncodedData
 
 def apply_control(parts: dict[str, EncodedDataset], control: str | None,
                   seed: int) -> dict[str, EncodedDataset]:
-    """Permute the training labels, or shuffle residues within every sequence of every split."""
+    """Permute the training and validation labels, or shuffle residues within every sequence
+    of every split.
+
+    Both training and validation labels are permuted: early stopping on real validation
+    labels would otherwise pick, among the noise-trained epochs, the one that happens to
+    agree with the real labels, and the control would not measure chance (on the AMP data
+    that selection alone gave test MCC 0.4). Test labels stay real: the control is scored
+    against them.
+    """
     if control is None:
         return parts
     if control == "permutation":
-        return {**parts, "train": permute_labels(parts["train"], seed)}
+        return {**parts, "train": permute_labels(parts["train"], seed),
+                "valid": permute_labels(parts["valid"], seed + 1)}
     if control == "shuffle":
         return {k: shuffle_residues(v, seed + i) for i, (k, v) in enumerate(parts.items())}
     raise ConfigError(f"unknown control {control!r}; choose one of {', '.join(CONTROLS)}")
@@ -79,11 +88,16 @@ def run_training(
     *,
     task: str | None = None,
     control: str | None = None,
+    control_run: int = 1,
     max_epochs: int | None = None,
     resume: bool = False,
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train one model (or one control) from files and write its folder; return the summary."""
+    """Train one model (or one control) from files and write its folder; return the summary.
+
+    ``control_run`` k > 1 repeats a control with seed ``seed + k - 1`` (weights, batches and
+    the permutation all change), so that the checks see the control's spread.
+    """
     from .train import TrainConfig, train_model
 
     try:
@@ -92,6 +106,8 @@ def run_training(
         raise ConfigError(f"train settings: {exc}") from None
     if max_epochs is not None:
         config = replace(config, epochs=min(config.epochs, max_epochs))
+    if control is not None and control_run > 1:
+        config = replace(config, seed=config.seed + control_run - 1)
     parts = apply_control(split_dataset(load_data(data, task), splits), control, config.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,7 +115,8 @@ def run_training(
         summary = train_model(parts["train"], parts["valid"], model_name=model,
                               model_params=params, config=config, out_dir=str(out),
                               resume=resume, restart_on_change=resume,
-                              meta={**(meta or {}), "control": control},
+                              meta={**(meta or {}), "control": control,
+                                    "control_run": control_run if control else None},
                               test=parts["test"] if len(parts["test"]) else None)
     except ValueError as exc:
         if "unknown" in str(exc) or "must be" in str(exc):

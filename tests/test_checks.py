@@ -47,11 +47,15 @@ def test_length_bins_and_metric_by_bins_known_answer() -> None:
     lengths = pd.Series([10, 20, 30, 40, 50, 60, 70, 80])
     bins = length_bins(lengths)
     assert [b[2] for b in bins] == ["10-27", "28-44", "45-61", "62-80"]
-    pred = pd.DataFrame({"true": ["a", "b", "a", "b"], "predicted": ["a", "b", "b", "b"]})
-    ident = pd.Series([0.1, 0.2, 0.9, 0.95])
-    out = metric_by_bins(pred, ident, [(0, 0.3, "low"), (0.3, 1.01, "high")], "binary",
-                         [], "accuracy")
-    assert out == {"low": {"n": 2, "metric": 1.0}, "high": {"n": 2, "metric": 0.5}}
+    pred = pd.DataFrame({"true": ["a", "b", "a", "b", "a", "a"],
+                         "predicted": ["a", "b", "b", "b", "a", "b"]})
+    ident = pd.Series([0.1, 0.2, 0.6, 0.65, 0.9, 0.95])
+    bins = [(0, 0.3, "low"), (0.3, 0.7, "mid"), (0.7, 1.01, "high")]
+    out = metric_by_bins(pred, ident, bins, "binary", [], "mcc")
+    assert out["low"] == {"n": 2, "metric": 1.0, "accuracy": 1.0, "classes": {"a": 1, "b": 1}}
+    assert out["mid"] == {"n": 2, "metric": 0.0, "accuracy": 0.5, "classes": {"a": 1, "b": 1}}
+    # one true class only: MCC is undefined there (None), accuracy still says something
+    assert out["high"] == {"n": 2, "metric": None, "accuracy": 0.5, "classes": {"a": 2}}
 
 
 def _composition_dataset(folder: Path, n: int = 240) -> tuple[str, str, str]:

@@ -32,7 +32,7 @@ def write_tiny_data(folder: Path) -> None:
     rng = np.random.default_rng(0)
     for name, bias in (("pos", "KR"), ("neg", "DE")):
         weights = np.ones(20)
-        weights[[int(np.flatnonzero(AA == b)[0]) for b in bias]] = 6
+        weights[["ACDEFGHIKLMNPQRSTVWY".index(b) for b in bias]] = 6
         records = []
         for fam in range(6):
             parent = rng.choice(AA, size=int(rng.integers(25, 60)), p=weights / weights.sum())
@@ -66,7 +66,7 @@ models:
     model: autoencoder
     params: {channels: [8], latent_dim: 4, decoder_channels: [8]}
     train: {epochs: 2, batch_size: 16}
-checks: {control_epochs: 1, bootstrap: 50}
+checks: {control_epochs: 1, bootstrap: 50, permutation_runs: 2}
 """
 
 
@@ -103,7 +103,7 @@ def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
         assert len(pd.read_csv(m / "history.csv")) == 2
         assert any((m / "plots").glob("*.png"))
     for model in ("cnn", "rnn"):
-        for control in ("permutation", "shuffle"):
+        for control in ("permutation", "permutation-2", "shuffle"):
             assert (d / "controls" / model / control / "metrics.json").exists()
     checks = json.loads((d / "checks.json").read_text())
     assert set(checks["models"]) == {"cnn", "rnn", "ae"}
@@ -113,6 +113,7 @@ def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
         assert entry["best_shortcut"]["name"] in {"majority", "length", "aa_composition",
                                                   "dipeptide"}
         assert set(entry["controls"]) == {"permutation", "shuffle"}
+        assert len(entry["controls"]["permutation"]["runs"]) == 2
     html = (d / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
     assert "https://" not in html.split("</head>")[1]
@@ -140,7 +141,7 @@ def test_changing_one_model_reruns_only_that_model(tiny_run: Path) -> None:
     assert res.returncode == 0, out
     stats = out.split("Job stats:")[1].split("Reasons:")[0]
     jobs = dict(line.split() for line in stats.splitlines()[3:] if len(line.split()) == 2)
-    assert jobs.get("train") == "1" and jobs.get("control") == "2"
+    assert jobs.get("train") == "1" and jobs.get("control") == "3"
     assert "ingest" not in jobs and "split" not in jobs and "audit" not in jobs
 
 
