@@ -84,6 +84,23 @@ rule all:
         f"{R}/index.html",
 
 
+rule prepare:
+    output:
+        f"{R}/external/{{name}}.tsv",
+    params:
+        seqnn=SEQNN,
+    wildcard_constraints:
+        name="scl2205",
+    log:
+        "logs/prepare_{name}.log",
+    benchmark:
+        f"{R}/external/benchmarks/prepare_{{name}}.tsv"
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} prepare {wildcards.name} -o {output} 2> {log}"
+
+
 rule ingest:
     input:
         dataset_inputs,

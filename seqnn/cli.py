@@ -143,8 +143,9 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
         write_text(json.dumps(report.as_dict(), indent=2), report_path)
     click.echo(f"{ds.name}: {len(df)} sequences from {len(ds.inputs)} input(s); "
                f"substitutions: {report.substitutions.summary()}; "
-               f"duplicate groups: {report.duplicate_groups} "
-               f"(dropped {report.duplicate_rows_dropped} rows)", err=True)
+               f"{report.duplicate_groups} group(s) of identical sequences, "
+               f"{report.cross_split_groups} across splits, {report.conflicting_groups} with "
+               f"conflicting labels (dropped {report.duplicate_rows_dropped} rows)", err=True)
 
 
 
@@ -333,6 +334,20 @@ def report_index(results_dir: str, datasets: str, out: str) -> None:
     from .report import build_index
 
     build_index(results_dir, [d for d in datasets.split(",") if d], out)
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["scl2205"]))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--from", "folder", type=click.Path(file_okay=False, exists=True),
+              help="Read the package's data files from this folder instead.")
+def prepare(name: str, out: str, folder: str | None) -> None:
+    """Turn a published benchmark package (scl2205) into a seqnn input table."""
+    from .prepare import prepare as run
+
+    table = run(name, out, folder)
+    counts = table["split"].value_counts().to_dict()
+    click.echo(f"{name}: {len(table)} rows ({counts}) -> {out}", err=True)
 
 
 @main.command()

@@ -36,6 +36,7 @@ class IngestReport:
     substitutions: Substitutions = field(default_factory=Substitutions)
     per_source: dict[str, int] = field(default_factory=dict)
     duplicate_groups: int = 0
+    cross_split_groups: int = 0
     duplicate_rows_dropped: int = 0
     conflicting_groups: int = 0
 
@@ -46,6 +47,7 @@ class IngestReport:
             "substitutions": dict(self.substitutions.counts),
             "substitution_summary": self.substitutions.summary(),
             "duplicate_sequence_groups": self.duplicate_groups,
+            "cross_split_duplicate_groups": self.cross_split_groups,
             "duplicate_rows_dropped": self.duplicate_rows_dropped,
             "conflicting_label_groups": self.conflicting_groups,
         }
@@ -178,6 +180,8 @@ def _handle_duplicates(df: pd.DataFrame, ds: DatasetSpec, report: IngestReport) 
     report.duplicate_groups = int((sizes > 1).sum())
     conflicting = groups.nunique() > 1
     report.conflicting_groups = int(conflicting.sum())
+    if "split" in df:
+        report.cross_split_groups = int((df.groupby("sequence")["split"].nunique() > 1).sum())
     if not ds.drop_duplicates or not report.duplicate_groups:
         return df
     order = {"train": 0, "valid": 1, "test": 2}
