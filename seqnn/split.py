@@ -20,8 +20,10 @@ same target database, so a cluster split at identity t has, by construction, no 
 sequence at >= t identity to train. Flags chosen for short peptides (11 aa and up):
 ``--prefilter-mode 2`` (no k-mer prefilter: every pair is aligned; the default k-mer
 prefilter missed about a third of the 0.3-identity pairs of 3.5k antimicrobial peptides
-even at ``-s 7.5``) for up to :data:`EXHAUSTIVE_MAX_PAIRS` pairs, else ``--prefilter-mode 1``
-(ungapped score of every pair, ``--max-seqs 1000``); ``--mask 0 --comp-bias-corr 0``
+even at ``-s 7.5``) while the all-vs-all work stays under :data:`EXHAUSTIVE_MAX_CELLS`
+dynamic-programming cells, else the k-mer prefilter at its highest sensitivity (``-s 7.5
+--max-seqs 1000``: proteins of a few hundred residues share enough k-mers, and aligning
+every pair of 19k proteins would take hours); ``--mask 0 --comp-bias-corr 0``
 (peptides are often low-complexity: masking would hide them); ``-e 10`` by default
 (short alignments have weak E-values; 10 keeps true homologues, while chance hits of
 residue-shuffled peptides at >= 0.3 identity drop from 17% with no E-value cut to 5%).
@@ -44,7 +46,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 SPLITS = ("train", "valid", "test")
-EXHAUSTIVE_MAX_PAIRS = 100_000_000  # all-vs-all alignment up to here (~15 s on 2 cores)
+#: all-vs-all Smith-Waterman up to this many DP cells (query residues x target residues):
+#: the 3.5k AMP peptides against themselves are 1.5e10 cells, about 15 s on 2 cores
+EXHAUSTIVE_MAX_CELLS = 3e10
 HIST_EDGES = tuple(round(0.1 * i, 1) for i in range(11))
 IDENTITY_BINS = (("<0.3", 0.0, 0.3), ("0.3-0.5", 0.3, 0.5), ("0.5-0.7", 0.5, 0.7),
                  (">=0.7", 0.7, 1.01))
@@ -117,9 +121,9 @@ def _align(
     twice searches it against itself. Flags: see the module docstring.
     """
     binary = find_mmseqs()
-    pairs = len(queries) * len(targets)
-    prefilter = ["--prefilter-mode", "2"] if pairs <= EXHAUSTIVE_MAX_PAIRS else [
-        "--prefilter-mode", "1", "--max-seqs", "1000"]
+    cells = float(sum(map(len, queries))) * float(sum(map(len, targets)))
+    prefilter = ["--prefilter-mode", "2"] if cells <= EXHAUSTIVE_MAX_CELLS else [
+        "-s", "7.5", "--max-seqs", "1000"]
     with _tempdir(workdir) as tmp:
         _write_fasta(tmp / "t.fa", targets)
         _mmseqs(binary, "createdb", str(tmp / "t.fa"), str(tmp / "tdb"))
