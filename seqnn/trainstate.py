@@ -72,6 +72,27 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
+def release_freed_memory() -> bool:
+    """Ask glibc to return freed buffers of 64 KiB and more to the system (Linux only).
+
+    Per-batch padding makes every batch a different width; glibc's malloc otherwise keeps
+    the freed activation buffers of past widths, and a bucketed run peaked about 400 MiB
+    higher than padding every batch to the maximum (benchmarks/README.md, "Training").
+    Returns whether the setting was applied.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-3, 65536))  # M_MMAP_THRESHOLD = -3
+    except (OSError, AttributeError):
+        return False
+
+
 def amp_settings(device: torch.device, amp: bool) -> tuple[bool, torch.dtype | None, bool]:
     """Mixed-precision choice: ``(enabled, autocast dtype, use GradScaler)``.
 

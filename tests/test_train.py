@@ -414,3 +414,11 @@ def test_regression_and_autoencoder_runs(tmp_path):
     cols = pd.read_csv(tmp_path / "ae" / "history.csv").columns.tolist()
     assert cols[:5] == ["epoch", "train_loss", "train_reconstruction_accuracy", "valid_loss",
                         "valid_reconstruction_accuracy"]
+
+
+def test_release_freed_memory_applies_on_linux() -> None:
+    import sys
+
+    from seqnn.trainstate import release_freed_memory
+
+    assert release_freed_memory() is sys.platform.startswith("linux")
