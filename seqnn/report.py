@@ -583,6 +583,9 @@ def _index_column(d: _Data, models: list[str]) -> list[str]:
         c, best = m["check"], _dict(m["check"].get("best_shortcut"))
         head = _headline_cell(d, c, _dict(m["metrics"].get("test")))
         head = head if head.startswith("reconstruction") else f"{_e(d.metric)} {head}"
+        acc = _dict(m["metrics"].get("test")).get("accuracy")
+        if acc is not None:
+            head += f" · accuracy {_fmt(acc)}"
         cells.append(f"{head} {_badge(c.get('status'))}" + ("" if not best else
                      f"<br><span class='muted'>best shortcut {_e(best.get('name', '—'))} "
                      f"{_fmt(best.get('test_metric'))} (Δ "
