@@ -52,7 +52,8 @@ def main() -> None:
             epochs.append(summary["best_epoch"])
         rows.append((name, np.mean(accs), np.std(accs), np.mean(mccs), np.std(mccs),
                      np.mean(secs), epochs))
-    print(f"| model | test accuracy | test MCC | seconds per run | best epochs (seeds {args.seeds}) |")
+    seeds = ", ".join(map(str, args.seeds))
+    print(f"| model | test accuracy | test MCC | seconds per run | best epochs (seeds {seeds}) |")
     print("|---|---|---|---|---|")
     for name, am, asd, mm, msd, sec, ep in rows:
         print(f"| {name} | {am:.3f} ± {asd:.3f} | {mm:.3f} ± {msd:.3f} | {sec:.0f} | {ep} |")

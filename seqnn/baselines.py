@@ -23,7 +23,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from seqnn.alphabet import STANDARD, TOKEN_LUT, UNKNOWN
+from seqnn.alphabet import STANDARD, UNKNOWN
+from seqnn.encode import aa_composition, dipeptide_composition
 from seqnn.metrics import (
     class_order,
     classification_metrics,
@@ -41,47 +42,9 @@ ALPHA_GRID = (1000.0, 100.0, 10.0, 1.0, 0.1)  # strongest regularisation first
 BASELINES = ("majority", "length", "aa_composition", "dipeptide")
 
 
-def _tokens(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat token ids (1..21), the owning sequence index of each, and the lengths."""
-    seqs = list(seqs)
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-    flat = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
-    tokens = TOKEN_LUT[flat]
-    if (tokens == 255).any():
-        bad = chr(int(flat[np.argmax(tokens == 255)]))
-        raise ValueError(f"invalid residue {bad!r}: sequences must be cleaned by seqnn.alphabet")
-    owner = np.repeat(np.arange(len(seqs)), lengths)
-    return tokens.astype(np.int64), owner, lengths
-
-
 def length_features(seqs: Sequence[str]) -> np.ndarray:
     """``(N, 1)`` float64 natural log of each sequence length."""
     return np.log(np.fromiter((len(s) for s in seqs), dtype=np.float64)).reshape(-1, 1)
-
-
-def aa_composition(seqs: Sequence[str]) -> np.ndarray:
-    """``(N, 21)`` float64 residue fractions in the order of :data:`AA_FEATURES`
-    (``ACDEFGHIKLMNPQRSTVWY`` then ``X``); each row sums to 1. E.g. ``"AAC"`` gives
-    A = 2/3, C = 1/3."""
-    tokens, owner, lengths = _tokens(seqs)
-    n = lengths.size
-    counts = np.bincount(owner * 21 + (tokens - 1), minlength=n * 21).reshape(n, 21)
-    return counts / np.maximum(lengths, 1)[:, None]
-
-
-def dipeptide_composition(seqs: Sequence[str]) -> np.ndarray:
-    """``(N, 400)`` float64 fractions of overlapping dipeptides of standard residues, in
-    the order of :data:`DIPEPTIDE_FEATURES`; a pair touching ``X`` is not counted and a
-    row with no standard pair (length 1) is all zeros. ``"AAC"`` gives AA = AC = 1/2."""
-    tokens, owner, lengths = _tokens(seqs)
-    n = lengths.size
-    same = owner[:-1] == owner[1:]
-    first, second = tokens[:-1], tokens[1:]
-    ok = same & (first <= 20) & (second <= 20)
-    pair = (first[ok] - 1) * 20 + (second[ok] - 1)
-    counts = np.bincount(owner[:-1][ok] * 400 + pair, minlength=n * 400).reshape(n, 400)
-    total = counts.sum(axis=1, keepdims=True)
-    return counts / np.maximum(total, 1)
 
 
 FEATURES = {

@@ -14,11 +14,10 @@ Tokenising is vectorised over the concatenated input with a byte lookup table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from .alphabet import (
     ID_TO_LETTER,
@@ -194,142 +193,19 @@ def aa_composition(seqs: Sequence[str]) -> np.ndarray:
 def dipeptide_composition(seqs: Sequence[str]) -> np.ndarray:
     """Dipeptide composition ``(N, 400)`` ``float32`` over the 20 standard residues.
 
-    Fractions of each ordered residue pair among the ``length - 1`` adjacent pairs; pairs
-    with X are not counted.
+    Fractions of each ordered pair among a sequence's overlapping pairs of standard residues
+    (pairs touching X are not counted; each row sums to 1, or is all zero when there is no
+    such pair). ``"AAC"`` gives AA = AC = 1/2. Pairs never cross sequence boundaries.
     """
     tokens, offsets = tokenize(seqs)
     n = len(offsets) - 1
+    owner = np.repeat(np.arange(n), np.diff(offsets))
     t = tokens.astype(np.int64)
-    first, second = t[:-1], t[1:]
-    row = np.repeat(np.arange(n), np.diff(offsets))[:-1] if t.size else np.zeros(0, np.int64)
-    ends = offsets[1:-1] - 1  # last position of every sequence except the final one
-    valid = (first >= 1) & (first <= 20) & (second >= 1) & (second <= 20)
-    valid[ends[ends >= 0]] = False
-    counts = np.zeros((n, 400), dtype=np.float64)
-    np.add.at(counts, (row[valid], (first[valid] - 1) * 20 + second[valid] - 1), 1.0)
-    pairs = np.maximum(np.diff(offsets) - 1, 1)[:, None]
-    return (counts / pairs).astype(np.float32)
-
-
-# ----------------------------------------------------------------------------- estimators
-
-def _as_list(X: Iterable[str] | np.ndarray) -> list[str]:
-    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1:
-        X = X[:, 0]
-    return [str(s) for s in X]
-
-
-class TokenEncoder(TransformerMixin, BaseEstimator):
-    """Sequences -> padded tokens ``(N, L)`` ``uint8``; ``fit`` learns ``max_len_`` if unset."""
-
-    def __init__(self, max_len: int | None = None, pad: str = "right", truncate: str = "right"):
-        self.max_len = max_len
-        self.pad = pad
-        self.truncate = truncate
-
-    def fit(self, X: Iterable[str], y: object = None) -> TokenEncoder:
-        """Learn ``max_len_`` (the longest training sequence unless ``max_len`` is set)."""
-        seqs = _as_list(X)
-        self.max_len_ = int(self.max_len or max((len(s) for s in seqs), default=1))
-        return self
-
-    def transform(self, X: Iterable[str]) -> np.ndarray:
-        """Padded ``(N, L)`` tokens, ``L = max_len_``."""
-        tokens, offsets = tokenize(_as_list(X))
-        return pad_tokens(tokens, offsets, self.max_len_, self.pad, self.truncate)[0]
-
-    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
-        """Padded tokens back to sequence strings (truncated parts are lost)."""
-        return np.array(decode_padded(X), dtype=object)
-
-
-class OneHotEncoder(TokenEncoder):
-    """Sequences -> one-hot. ``flatten=True`` gives ``(N, 21 * L)`` for scikit-learn models,
-    else ``(N, 21, L)`` ``float32``."""
-
-    def __init__(
-        self,
-        max_len: int | None = None,
-        pad: str = "right",
-        truncate: str = "right",
-        flatten: bool = True,
-    ):
-        super().__init__(max_len=max_len, pad=pad, truncate=truncate)
-        self.flatten = flatten
-
-    def transform(self, X: Iterable[str]) -> np.ndarray:
-        """One-hot features (see class docstring for the shape)."""
-        onehot = one_hot_tokens(super().transform(X))
-        return onehot.reshape(len(onehot), -1) if self.flatten else onehot
-
-    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
-        """One-hot (flat or ``(N, C, L)``) back to sequence strings."""
-        X = np.asarray(X).reshape(len(X), N_CHANNELS, -1)
-        padded = np.where(X.sum(axis=1) > 0, X.argmax(axis=1) + 1, 0).astype(np.uint8)
-        return super().inverse_transform(padded)
-
-
-class Blosum62Encoder(TokenEncoder):
-    """Sequences -> BLOSUM62 rows per residue (scaled by 1/4), ``(N, 21 * L)`` or
-    ``(N, 21, L)``."""
-
-    def __init__(
-        self,
-        max_len: int | None = None,
-        pad: str = "right",
-        truncate: str = "right",
-        flatten: bool = True,
-    ):
-        super().__init__(max_len=max_len, pad=pad, truncate=truncate)
-        self.flatten = flatten
-
-    def fit(self, X: Iterable[str], y: object = None) -> Blosum62Encoder:
-        """Learn ``max_len_`` and load the BLOSUM62 table into ``table_``."""
-        super().fit(X, y)
-        self.table_ = _blosum_table()
-        return self
-
-    def transform(self, X: Iterable[str]) -> np.ndarray:
-        """BLOSUM62 features; padded positions are zero columns."""
-        feats = np.ascontiguousarray(self.table_[super().transform(X)].transpose(0, 2, 1))
-        return feats.reshape(len(feats), -1) if self.flatten else feats
-
-    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
-        """BLOSUM62 features back to strings: each column is matched to the nearest table row
-        (every residue's row is distinct; the all-zero pad row marks padding)."""
-        feats = np.asarray(X, dtype=np.float32).reshape(len(X), N_CHANNELS, -1)
-        dist = ((feats[:, None, :, :] - self.table_[:, :, None][None]) ** 2).sum(axis=2)
-        return super().inverse_transform(dist.argmin(axis=1).astype(np.uint8))
-
-
-class CompositionEncoder(TransformerMixin, BaseEstimator):
-    """Sequences -> composition features: any of ``'aa'`` (21), ``'dipeptide'`` (400),
-    ``'length'`` (log length), concatenated in the order given."""
-
-    def __init__(self, features: tuple[str, ...] = ("aa",)):
-        self.features = features
-
-    def fit(self, X: Iterable[str], y: object = None) -> CompositionEncoder:
-        """Validate ``features``; nothing is learned from the data."""
-        unknown = set(self.features) - {"aa", "dipeptide", "length"}
-        if unknown:
-            raise ValueError(f"unknown composition features {sorted(unknown)}")
-        sizes = {"aa": 21, "dipeptide": 400, "length": 1}
-        self.n_features_out_ = sum(sizes[f] for f in self.features)
-        return self
-
-    def transform(self, X: Iterable[str]) -> np.ndarray:
-        """``(N, F)`` ``float32`` composition features."""
-        seqs = _as_list(X)
-        parts = []
-        for f in self.features:
-            if f == "aa":
-                parts.append(aa_composition(seqs))
-            elif f == "dipeptide":
-                parts.append(dipeptide_composition(seqs))
-            else:
-                parts.append(np.log([[max(len(s), 1)] for s in seqs]).astype(np.float32))
-        return np.concatenate(parts, axis=1) if parts else np.zeros((len(seqs), 0), np.float32)
+    ok = (owner[:-1] == owner[1:]) & (t[:-1] <= 20) & (t[1:] <= 20)
+    pair = (t[:-1][ok] - 1) * 20 + (t[1:][ok] - 1)
+    counts = np.bincount(owner[:-1][ok] * 400 + pair, minlength=n * 400).reshape(n, 400)
+    total = counts.sum(axis=1, keepdims=True)
+    return (counts / np.maximum(total, 1)).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- ragged datasets
@@ -440,6 +316,19 @@ def load_encoded(path: str) -> EncodedDataset:
         )
 
 
+_ESTIMATORS = ("TokenEncoder", "OneHotEncoder", "Blosum62Encoder", "CompositionEncoder")
+
+
+def __getattr__(name: str) -> object:
+    """The scikit-learn style encoders live in :mod:`seqnn.estimators` and are imported on
+    first use, so that importing this module (as prediction does) does not load sklearn."""
+    if name in _ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "UNKNOWN_ID",
     "tokenize",
@@ -452,12 +341,8 @@ __all__ = [
     "decode_padded",
     "aa_composition",
     "dipeptide_composition",
-    "TokenEncoder",
-    "OneHotEncoder",
-    "Blosum62Encoder",
-    "CompositionEncoder",
     "EncodedDataset",
     "encode_table",
     "save_encoded",
     "load_encoded",
-]
+] + list(_ESTIMATORS)

@@ -52,7 +52,6 @@ from .trainstate import (
     cpu_state_dict,
     is_better,
     load_state,
-    release_freed_memory,
     resolve_monitor,
     restore_rng,
     save_state,
@@ -341,7 +340,6 @@ def train_model(
     ``history``, ``model_dir``, ``metrics``.
     """
     _check_inputs(train, valid, test)
-    release_freed_memory()
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(out_dir)

@@ -58,7 +58,7 @@ def test_features_match_a_plain_count():
 
 
 def test_features_reject_unclean_sequences():
-    with pytest.raises(ValueError, match="invalid residue 'B'"):
+    with pytest.raises(ValueError, match="position 3: invalid character 'B'"):
         aa_composition(["ACB"])
 
 

@@ -416,9 +416,12 @@ def test_regression_and_autoencoder_runs(tmp_path):
                         "valid_reconstruction_accuracy"]
 
 
-def test_release_freed_memory_applies_on_linux() -> None:
+def test_limit_heap_growth_applies_on_linux(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from seqnn.trainstate import release_freed_memory
+    from seqnn.trainstate import limit_heap_growth
 
-    assert release_freed_memory() is sys.platform.startswith("linux")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert limit_heap_growth() is sys.platform.startswith("linux")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert limit_heap_growth() is False

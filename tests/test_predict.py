@@ -1,0 +1,310 @@
+"""`seqnn predict` / `seqnn embed` and the `seqnn.load` API on a tiny model trained once."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import seqnn
+from seqnn.checkpoint import save_model
+from seqnn.cli import main
+from seqnn.encode import encode_table
+from seqnn.models import get_model
+from seqnn.predict import SeenIds
+from seqnn.train import TrainConfig, train_model
+
+RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
+MAX_LEN = 30
+CNN = {"channels": [8], "kernel_size": 3, "head_hidden": 0, "dropout": 0.0}
+
+
+def make_records(n: int, seed: int) -> list[tuple[str, str, str]]:
+    """``(id, sequence, label)``: random sequences of 8..45 residues; 'pos' is K-rich."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        positive = i % 2 == 0
+        p = np.full(20, 1.0)
+        p[RESIDUES.index("K")] = 12.0 if positive else 0.2
+        seq = "".join(rng.choice(list(RESIDUES), int(rng.integers(8, 46)), p=p / p.sum()))
+        out.append((f"s{seed}_{i}", seq, "pos" if positive else "neg"))
+    return out
+
+
+def fasta(records, path: Path | None = None) -> str:
+    text = "".join(f">{r[0]} some description\n{r[1]}\n" for r in records)
+    if path is not None:
+        path.write_text(text)
+    return text
+
+
+def encode(records):
+    return encode_table([r[0] for r in records], [r[1] for r in records],
+                        [r[2] for r in records], "binary", ["neg", "pos"])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict:
+    """A 2-epoch tiny CNN (max_len 30, truncate 'ends') and its training records."""
+    root = tmp_path_factory.mktemp("predict")
+    train, valid = make_records(40, 1), make_records(16, 2)
+    cfg = TrainConfig(epochs=2, batch_size=8, device="cpu", quiet=True, max_len=MAX_LEN,
+                      truncate="ends", seed=0)
+    model_dir = root / "model"
+    train_model(encode(train), encode(valid), model_name="cnn", model_params=CNN, config=cfg,
+                out_dir=model_dir, meta={"identity_threshold": 0.3})
+    fa = root / "all.fa"
+    fasta(train + valid, fa)
+    return {"dir": model_dir, "train": train, "valid": valid, "fa": fa, "root": root}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args, **kw):
+    return runner.invoke(main, [str(a) for a in args], **kw)
+
+
+def copy_model(trained: dict, dest: Path, **meta_changes) -> Path:
+    out = Path(shutil.copytree(trained["dir"], dest))
+    if meta_changes:
+        meta = json.loads((out / "model.json").read_text())
+        meta.update(meta_changes)
+        (out / "model.json").write_text(json.dumps(meta))
+    return out
+
+
+# ----------------------------------------------------------------------------- predict
+
+def test_predict_matches_training_predictions(runner, trained, tmp_path) -> None:
+    out = tmp_path / "pred.tsv"
+    res = run(runner, "predict", trained["dir"], trained["fa"], "-o", out, "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out, sep="\t", keep_default_na=False)
+    assert list(got.columns) == ["id", "length", "predicted", "p_neg", "p_pos", "flags"]
+    records = trained["train"] + trained["valid"]
+    assert got["id"].tolist() == [r[0] for r in records]  # input order
+    assert got["length"].tolist() == [len(r[1]) for r in records]
+    ref = pd.read_csv(trained["dir"] / "predictions.tsv", sep="\t").set_index("id").loc[got["id"]]
+    np.testing.assert_allclose(got[["p_neg", "p_pos"]], ref[["p_neg", "p_pos"]], atol=1e-6)
+    assert got["predicted"].tolist() == ref["predicted"].tolist()
+    long = got["length"] > MAX_LEN
+    assert long.any() and (~long).any()
+    assert (got.loc[long, "flags"] == "truncated").all()
+    assert (got.loc[~long, "flags"] == "").all()
+
+
+def test_gzip_stdin_and_chunks_give_the_same_output(runner, trained, tmp_path) -> None:
+    plain = run(runner, "predict", trained["dir"], trained["fa"])
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.startswith("id\tlength\tpredicted\tp_neg\tp_pos\tflags\n")
+    gz = tmp_path / "all.fa.gz"
+    gz.write_bytes(gzip.compress(trained["fa"].read_bytes()))
+    outputs = {
+        "gzip": run(runner, "predict", trained["dir"], gz),
+        "stdin": run(runner, "predict", trained["dir"], "-", input=trained["fa"].read_bytes()),
+        "stdin gzip": run(runner, "predict", trained["dir"], "-", input=gz.read_bytes()),
+        "chunks of 7": run(runner, "predict", trained["dir"], trained["fa"], "--chunk-size", 7),
+    }
+    for name, res in outputs.items():
+        assert res.exit_code == 0, (name, res.output)
+        assert res.stdout == plain.stdout, name
+    assert len(plain.stdout.splitlines()) == 57
+
+
+def test_policy_flags_and_api(trained) -> None:
+    pred = seqnn.load(str(trained["dir"]))
+    assert pred.task == "binary" and pred.class_names == ["neg", "pos"]
+    assert pred.meta["max_len"] == MAX_LEN
+    seqs = ["MKKUKK", "mkkkv*", "ACDB" * 10, "ACDEFGHIK"]
+    df = pred.predict(seqs)
+    assert list(df.columns) == ["id", "length", "predicted", "p_neg", "p_pos", "flags"]
+    assert df["id"].tolist() == ["0", "1", "2", "3"]
+    assert df["length"].tolist() == [6, 5, 40, 9]
+    assert df["flags"].tolist() == ["substituted:U->C", "lowercase;stop_dropped",
+                                    "truncated;substituted:B->X", ""]
+    np.testing.assert_allclose(df["p_neg"] + df["p_pos"], 1.0, atol=1e-6)
+    # the same sequence after the policy gives the same probabilities
+    np.testing.assert_allclose(df.loc[0, "p_pos"], pred.predict({"a": "MKKCKK"})["p_pos"][0])
+    pairs = pred.predict([("x", "ACDEFGHIK"), ("y", "MKKCKK")])
+    assert pairs["id"].tolist() == ["x", "y"]
+    np.testing.assert_allclose(pairs["p_pos"], df.loc[[3, 0], "p_pos"], atol=1e-7)
+    z = pred.embed(seqs)
+    assert z.shape == (4, 8) and z.dtype == np.float32
+    empty = pred.predict([])
+    assert len(empty) == 0 and list(empty.columns) == list(df.columns)
+
+
+@pytest.mark.parametrize("policy, text, reason", [
+    ("map", ">a\nACDE\n>b x\nAC-DE\n", "record 'b': position 3: gap character"),
+    ("strict", ">a\nACDE\n>p1\nACDU\n", "record 'p1': position 4: character 'U'"),
+    ("map", ">a\nACDE\n>b\nACD\n>a\nKKK\n", "record 'a': duplicate id"),
+    ("map", ">a\nACDE\n>e\n\n", "record 'e': empty sequence"),
+    ("map", "ACDE\n>a\nAC\n", "not FASTA"),
+    ("map", "", "file is empty"),
+    ("map", ">a\nACGTTGCAACGTGGCATTGACCA\n", "looks like DNA/RNA"),
+])
+def test_bad_input_exit_2_no_output(runner, trained, tmp_path, policy, text, reason) -> None:
+    model_dir = copy_model(trained, tmp_path / "m", alphabet_policy=policy)
+    fa = tmp_path / "bad.fa"
+    fa.write_text(text)
+    out = tmp_path / "out" / "pred.tsv"
+    res = run(runner, "predict", model_dir, fa, "-o", out)
+    assert res.exit_code == 2, res.output
+    assert reason in res.output
+    assert res.output.startswith("seqnn: error: ") and res.output.count("\n") == 1
+    assert "Traceback" not in res.output
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_stdin_errors_name_stdin(runner, trained) -> None:
+    res = run(runner, "predict", trained["dir"], "-", input=b">ok\nACDE\n>q7\nAC*DE\n")
+    assert res.exit_code == 2
+    assert "seqnn: error: <stdin>, record 'q7': position 3: '*' (stop) inside" in res.output
+
+
+def test_error_in_a_later_chunk_leaves_no_partial_file(runner, trained, tmp_path) -> None:
+    records = trained["train"] + [("bad", "ACD-EF", "neg")]
+    fa = tmp_path / "late.fa"
+    fasta(records, fa)
+    out = tmp_path / "pred.tsv"
+    res = run(runner, "predict", trained["dir"], fa, "-o", out, "--chunk-size", 7)
+    assert res.exit_code == 2
+    assert "late.fa, record 'bad': position 4: gap character" in res.output
+    assert list(tmp_path.iterdir()) == [fa]
+    res = run(runner, "embed", trained["dir"], fa, "-o", tmp_path / "z.npy", "--chunk-size", 7)
+    assert res.exit_code == 2 and list(tmp_path.iterdir()) == [fa]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing dir", "model directory does not exist"),
+    ("no weights", "model.safetensors: missing"),
+    ("no meta", "model.json: missing"),
+    ("newer format", "format_version 999 is newer than this seqnn supports"),
+    ("truncate error", "record {long_id!r}: length {long_len} exceeds the model's max_len 30"),
+    ("nearest without train_sequences.fa", "train_sequences.fa: missing"),
+])
+def test_model_dir_errors(runner, trained, tmp_path, case, message) -> None:
+    model_dir = tmp_path / "m"
+    args = []
+    if case != "missing dir":
+        copy_model(trained, model_dir)
+    if case == "no weights":
+        (model_dir / "model.safetensors").unlink()
+    if case == "no meta":
+        (model_dir / "model.json").unlink()
+    if case == "newer format":
+        copy_model(trained, tmp_path / "m2", format_version=999)
+        model_dir = tmp_path / "m2"
+    if case == "truncate error":
+        copy_model(trained, tmp_path / "m2", truncate="error")
+        model_dir = tmp_path / "m2"
+    if case.startswith("nearest"):
+        args = ["--nearest"]
+    first_long = next(r for r in trained["train"] if len(r[1]) > MAX_LEN)
+    message = message.format(long_id=first_long[0], long_len=len(first_long[1]))
+    out = tmp_path / "pred.tsv"
+    res = run(runner, "predict", model_dir, trained["fa"], "-o", out, *args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and res.output.count("\n") == 1
+    assert not out.exists()
+
+
+def test_seen_ids_across_chunks() -> None:
+    seen = SeenIds("f.fa")
+    seen.add(["a", "b"])
+    seen.add(["c"])
+    with pytest.raises(ValueError, match="f.fa, record 'b': duplicate id"):
+        seen.add(["d", "b"])
+    with pytest.raises(ValueError, match="record 'e': duplicate id"):
+        SeenIds("f.fa").add(["e", "f", "e"])
+
+
+# ----------------------------------------------------------------------------- embed
+
+def test_embed_npy_and_tsv(runner, trained, tmp_path) -> None:
+    npy, tsv = tmp_path / "z.npy", tmp_path / "z.tsv"
+    res = run(runner, "embed", trained["dir"], trained["fa"], "-o", npy, "--chunk-size", 7)
+    assert res.exit_code == 0, res.output
+    res = run(runner, "embed", trained["dir"], trained["fa"], "-o", tsv)
+    assert res.exit_code == 0, res.output
+    z = np.load(npy)
+    ids = (tmp_path / "z.npy.ids.txt").read_text().splitlines()
+    records = trained["train"] + trained["valid"]
+    assert z.shape == (56, 8) and z.dtype == np.float32
+    assert ids == [r[0] for r in records]
+    table = pd.read_csv(tsv, sep="\t")
+    assert list(table.columns) == ["id"] + [f"dim_{k}" for k in range(8)]
+    assert table["id"].tolist() == ids
+    np.testing.assert_allclose(table.iloc[:, 1:].to_numpy(), z, rtol=1e-6, atol=1e-7)
+    api = seqnn.load(str(trained["dir"])).embed([(r[0], r[1]) for r in records])
+    np.testing.assert_allclose(api, z, rtol=1e-5, atol=1e-6)
+    bad = run(runner, "embed", trained["dir"], trained["fa"], "-o", tmp_path / "z.csv")
+    assert bad.exit_code == 2 and "must end in .npy or .tsv" in bad.output
+
+
+def test_autoencoder_predict_and_embed(runner, tmp_path) -> None:
+    model = get_model("autoencoder", n_outputs=1, task="unsupervised", channels=[8],
+                      decoder_channels=[8], latent_dim=4, kernel_size=3)
+    save_model(tmp_path / "ae", model, {"task": "unsupervised", "class_names": [],
+                                        "n_outputs": 1, "max_len": 20, "truncate": "right"})
+    fa = tmp_path / "x.fa"
+    fa.write_text(">a\nMKVLAAGIC\n>b\n" + "W" * 25 + "\n")
+    res = run(runner, "predict", tmp_path / "ae", fa)
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(io.StringIO(res.stdout), sep="\t", keep_default_na=False)
+    assert list(df.columns) == ["id", "length", "reconstruction_accuracy", "flags"]
+    assert df["flags"].tolist() == ["", "truncated"]
+    assert df["reconstruction_accuracy"].between(0, 1).all()
+    res = run(runner, "embed", tmp_path / "ae", fa, "-o", tmp_path / "z.npy")
+    assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "z.npy").shape == (2, 4)
+
+
+def test_regression_columns(tmp_path) -> None:
+    model = get_model("cnn", n_outputs=1, task="regression", **CNN)
+    save_model(tmp_path / "reg", model, {"task": "regression", "class_names": [],
+                                         "n_outputs": 1, "max_len": 50, "truncate": "ends"})
+    df = seqnn.load(str(tmp_path / "reg")).predict({"a": "MKV", "b": "ACDEF"})
+    assert list(df.columns) == ["id", "length", "predicted", "flags"]
+    assert df["predicted"].dtype.kind == "f" and df["id"].tolist() == ["a", "b"]
+
+
+# ----------------------------------------------------------------------------- nearest
+
+def test_nearest_identity_and_extrapolating(runner, trained, tmp_path) -> None:
+    from seqnn.split import MMseqsNotFound, find_mmseqs
+
+    try:
+        find_mmseqs()
+    except MMseqsNotFound:
+        pytest.skip("no MMseqs2 binary")
+    model_dir = copy_model(trained, tmp_path / "m")
+    fasta(trained["train"], model_dir / "train_sequences.fa")
+    known = trained["train"][:3]
+    base = max((r[1] for r in trained["train"]), key=len)
+    mutant = [("mut", base[:10] + ("A" if base[10] != "A" else "C") + base[11:], "x")]
+    novel = [(f"new{i}", "W" * 12 + "P" * 12 + "H" * (6 + i), "x") for i in range(2)]
+    fa = tmp_path / "q.fa"
+    fasta(known + mutant + novel, fa)
+    res = run(runner, "predict", model_dir, fa, "--nearest", "--threads", 1)
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(io.StringIO(res.stdout), sep="\t", keep_default_na=False)
+    assert list(df.columns) == ["id", "length", "predicted", "p_neg", "p_pos",
+                                "nearest_identity", "flags"]
+    assert df["nearest_identity"].tolist()[:3] == [1.0, 1.0, 1.0]
+    one_change = 1 - 1 / len(base)  # found by the MMseqs2 alignment, not the exact-copy check
+    assert df["nearest_identity"][3] == pytest.approx(one_change, abs=0.02)
+    assert (df["nearest_identity"][4:] < 0.3).all()
+    extrapolating = df["flags"].str.split(";").apply(lambda f: "extrapolating" in f)
+    assert extrapolating.tolist() == [False, False, False, False, True, True]
