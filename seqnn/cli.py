@@ -166,13 +166,14 @@ def _spec_arg(spec: str | None, what: str) -> dict:
 @click.option("--coverage", type=float, help="MMseqs2 coverage for clustering [0.8].")
 @click.option("--fractions", help="train,valid,test fractions [0.8,0.1,0.1].")
 @click.option("--seed", type=int)
+@click.option("--folds", type=int, help="Also assign k cross-validation folds (whole clusters).")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Folder for temporary files.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False))
 def split(sequences: str, spec: str | None, task: str | None, method: str | None,
           identity: float | None, coverage: float | None, fractions: str | None,
-          seed: int | None, workdir: str | None, threads: int, out: str,
+          seed: int | None, folds: int | None, workdir: str | None, threads: int, out: str,
           summary_path: str | None) -> None:
     """Split a sequences table into train/valid/test (default: MMseqs2 clusters)."""
     from .stages import split_from_options
@@ -180,7 +181,7 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
     options = _spec_arg(spec, "--spec")
     given = {"task": task, "method": method, "identity": identity, "coverage": coverage,
              "fractions": [float(x) for x in fractions.split(",")] if fractions else None,
-             "seed": seed}
+             "seed": seed, "folds": folds}
     options.update({k: v for k, v in given.items() if v is not None})
     split_from_options(sequences, options, out, summary_path, workdir, threads)
 

@@ -48,6 +48,7 @@ class SplitSpec:
     coverage: float = 0.8
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
+    folds: int = 0  # > 1: also a `fold` column, whole clusters per fold (cross-validation)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pandas as pd
 from .config import ConfigError, SplitSpec
 from .io import SeqnnInputError, read_table, write_table, write_text
 
-SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed"}
+SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed", "folds"}
 
 
 def read_sequences(path: str, task: str | None = None) -> pd.DataFrame:
@@ -65,6 +65,10 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
                                      spec.coverage, work, threads)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if spec.folds > 1:
+        clusters = table.set_index("id")["cluster"] if spec.method == "cluster" else None
+        folds = sp.kfold_clusters(df, spec.folds, spec.seed, clusters, task)
+        table = table.assign(fold=table["id"].map(folds.set_index("id")["fold"]))
     write_table(table, out)
     if summary_path:
         summary = {"method": spec.method, "identity": spec.identity, "coverage": spec.coverage,

@@ -184,3 +184,23 @@ def test_cli_ingest_spec(runner: CliRunner, tmp_path: Path) -> None:
     assert pd.read_csv(out, sep="\t").columns.tolist() == ["id", "sequence", "label", "source"]
     res = runner.invoke(main, ["ingest", "--spec", '{"task": "binary"}', "-o", str(out)])
     assert res.exit_code == 2 and "'inputs' must list" in res.output
+
+
+def test_cli_split_with_folds_and_audit_without_mmseqs(runner: CliRunner, tmp_path: Path) -> None:
+    seqs = tmp_path / "seqs.tsv"
+    seqs.write_text("id\tsequence\tlabel\tsource\n" + "\n".join(
+        f"s{i}\t{'ACDEFGHIKL'[i % 10] * 5}KLMW{'Y' * (i % 7)}\t{'ab'[i % 2]}\tx"
+        for i in range(40)) + "\n")
+    out = tmp_path / "splits.tsv"
+    res = runner.invoke(main, ["split", str(seqs), "--method", "stratified", "--task", "binary",
+                               "--fractions", "0.5,0.25,0.25", "--folds", "4", "-o", str(out),
+                               "--summary", str(tmp_path / "s.json")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out, sep="\t")
+    assert table.columns.tolist() == ["id", "split", "cluster", "fold"]
+    assert table["split"].value_counts().to_dict() == {"train": 20, "valid": 10, "test": 10}
+    assert sorted(table["fold"].value_counts().tolist()) == [10, 10, 10, 10]
+    audit = tmp_path / "audit.json"
+    res = runner.invoke(main, ["audit", str(seqs), str(out), "--no-mmseqs", "-o", str(audit)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(audit.read_text())["duplicates"]["n_across_splits"] == 0
