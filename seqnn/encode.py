@@ -43,13 +43,13 @@ def tokenize(
     :class:`~seqnn.alphabet.PolicyError` naming the record (from ``ids``) and position.
     """
     seqs = list(seqs)
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
     offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     joined = "".join(seqs).encode("latin-1", errors="replace")
     tokens = np.frombuffer(joined.translate(TOKEN_TABLE), dtype=np.uint8)
-    bad = np.flatnonzero(tokens == 255)
-    if bad.size:
+    bad = np.flatnonzero(tokens == 255) if tokens.size and tokens.max() == 255 else ()
+    if len(bad):
         pos = int(bad[0])
         i = int(np.searchsorted(offsets, pos, side="right") - 1)
         record = ids[i] if ids is not None else f"#{i + 1}"
