@@ -55,8 +55,8 @@ class TokenEncoder(TransformerMixin, BaseEstimator):
         return np.array(decode_padded(X), dtype=object)
 
 
-class OneHotEncoder(TokenEncoder):
-    """Sequences -> one-hot. ``flatten=True`` gives ``(N, 21 * L)`` for scikit-learn models,
+class _FeatureEncoder(TokenEncoder):
+    """Per-residue features; ``flatten=True`` gives ``(N, 21 * L)`` for scikit-learn models,
     else ``(N, 21, L)`` ``float32``."""
 
     def __init__(
@@ -68,6 +68,11 @@ class OneHotEncoder(TokenEncoder):
     ):
         super().__init__(max_len=max_len, pad=pad, truncate=truncate)
         self.flatten = flatten
+
+
+class OneHotEncoder(_FeatureEncoder):
+    """Sequences -> one-hot. ``flatten=True`` gives ``(N, 21 * L)`` for scikit-learn models,
+    else ``(N, 21, L)`` ``float32``."""
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         """One-hot features (see class docstring for the shape)."""
@@ -81,19 +86,9 @@ class OneHotEncoder(TokenEncoder):
         return super().inverse_transform(padded)
 
 
-class Blosum62Encoder(TokenEncoder):
+class Blosum62Encoder(_FeatureEncoder):
     """Sequences -> BLOSUM62 rows per residue (scaled by 1/4), ``(N, 21 * L)`` or
     ``(N, 21, L)``."""
-
-    def __init__(
-        self,
-        max_len: int | None = None,
-        pad: str = "right",
-        truncate: str = "right",
-        flatten: bool = True,
-    ):
-        super().__init__(max_len=max_len, pad=pad, truncate=truncate)
-        self.flatten = flatten
 
     def fit(self, X: Iterable[str], y: object = None) -> Blosum62Encoder:
         """Learn ``max_len_`` and load the BLOSUM62 table into ``table_``."""
