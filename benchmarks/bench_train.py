@@ -89,8 +89,15 @@ def run_variant(args: argparse.Namespace) -> dict[str, float]:
     from seqnn.data import make_loader
     from seqnn.models import get_model
     from seqnn.train import TrainConfig
-    from seqnn.trainstate import build_loss, build_optimizer, seed_everything
+    from seqnn.trainstate import (
+        build_loss,
+        build_optimizer,
+        limit_heap_growth,
+        seed_everything,
+    )
 
+    if args.heap_limit:
+        limit_heap_growth()  # what `seqnn predict` does; training does not (2x slower)
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(batch_size=args.batch_size, max_len=MAX_LEN, truncate=TRUNCATE,
                       seed=args.seed, device="cpu")
@@ -146,7 +153,7 @@ def run_child(args: argparse.Namespace, variant: str) -> dict[str, float]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--variant", variant,
            "--csv", args.csv, "--n", str(args.n), "--seed", str(args.seed),
            "--batch-size", str(args.batch_size), "--warmup", str(args.warmup),
-           "--threads", str(args.threads)]
+           "--threads", str(args.threads)] + (["--heap-limit"] if args.heap_limit else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{variant} child failed ({proc.returncode}):\n{proc.stderr}")
@@ -181,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     parser.add_argument("--repeats", type=int, default=1, help="alternating runs per variant")
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--heap-limit", action="store_true",
+                        help="cap glibc's mmap threshold at 4 MiB as `seqnn predict` does")
     args = parser.parse_args(argv)
 
     if args.variant:

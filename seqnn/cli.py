@@ -256,9 +256,7 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
     """Train one model on an encoded dataset and a split table; write its folder."""
     from .config import ConfigError, model_from_dict, parse_json_arg
     from .experiment import run_training
-    from .trainstate import limit_heap_growth
 
-    limit_heap_growth()
     block = _spec_arg(spec, "--spec")
     if config_file:
         import yaml

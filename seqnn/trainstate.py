@@ -78,10 +78,10 @@ def limit_heap_growth(threshold: int = 4 << 20) -> bool:
     applied. glibc's default threshold climbs to 32 MiB after the first large free, and batches
     of ever-changing widths then fragment the heap, so peak memory grows with the file (the
     default CNN: 1.2 GB after 10,000 proteins, 2.4 GB after 100,000; 0.6-0.7 GB with this), at
-    about 20% more wall time (page faults); in training, per-batch padding otherwise peaked
-    about 400 MiB above padding every batch to the maximum (benchmarks/README.md).
-    Process-wide, so only the commands (``seqnn train``, ``predict``, ``embed``) call it; a
-    ``MALLOC_MMAP_THRESHOLD_`` set in the environment is left alone.
+    about 20% more wall time (page faults). Training does not use it: there the backward
+    pass makes it halve the speed (benchmarks/README.md, "Training"). Process-wide, so only
+    the ``seqnn predict`` and ``embed`` commands call it; a ``MALLOC_MMAP_THRESHOLD_`` set in
+    the environment is left alone.
     """
     import os
     import sys
