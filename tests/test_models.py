@@ -331,3 +331,12 @@ def test_input_layer_known_answers() -> None:
     assert torch.all(blosum[0, :, 3] == 0)
     emb = InputLayer("embedding", embed_dim=7)
     assert emb(x, mask).shape == (1, 7, 4) and torch.all(emb(x, mask)[0, :, 3] == 0)
+
+
+def test_get_model_accepts_design_n_tokens_and_refuses_other_vocabularies() -> None:
+    from seqnn.alphabet import N_TOKENS
+
+    model = get_model("cnn", n_tokens=N_TOKENS, n_outputs=1, task="binary")
+    assert model.config == get_model("cnn", n_outputs=1, task="binary").config
+    with pytest.raises(ValueError, match="n_tokens must be 22"):
+        get_model("cnn", n_tokens=25, n_outputs=1, task="binary")

@@ -18,6 +18,8 @@ from typing import Any
 
 from torch import nn
 
+from ..alphabet import N_TOKENS
+
 TASKS = ("binary", "multiclass", "regression", "unsupervised")
 _RESERVED = ("n_outputs", "task")
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
@@ -95,8 +97,13 @@ def _check_outputs(name: str, n_outputs: int, task: str) -> None:
         raise ValueError(f"task 'multiclass' needs n_outputs >= 2 classes, got {n_outputs}")
 
 
-def get_model(name: str, *, n_outputs: int, task: str, **params: Any) -> nn.Module:
+def get_model(
+    name: str, *, n_outputs: int, task: str, n_tokens: int = N_TOKENS, **params: Any
+) -> nn.Module:
     """Build registered model ``name`` for ``task`` with ``n_outputs`` outputs and ``params``.
+
+    ``n_tokens`` is the token vocabulary (pad + 20 residues + X = 22, seqnn's alphabet); it
+    is accepted so that calls written as in DESIGN.md work, and any other value is refused.
 
     ``task`` is one of :data:`TASKS`; binary models have ``n_outputs=1`` (one logit),
     multiclass ``n_classes`` logits, regression ``n_outputs`` values. Unknown names, tasks or
@@ -105,6 +112,8 @@ def get_model(name: str, *, n_outputs: int, task: str, **params: Any) -> nn.Modu
     ``model.name``, ``model.task``, ``model.n_outputs`` and ``model.unsupervised``.
     """
     builder = _lookup(name)
+    if n_tokens != N_TOKENS:
+        raise ValueError(f"n_tokens must be {N_TOKENS} (seqnn's alphabet), got {n_tokens}")
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
     defaults = model_params(name)
