@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
 from ..alphabet import N_TOKENS
+
+# An even kernel (the AMP Scanner architecture's 16) with padding="same" makes PyTorch warn
+# that it pads with a copy; that is expected here and not actionable for users.
+warnings.filterwarnings("ignore", message="Using padding='same' with even kernel",
+                        category=UserWarning)
 
 TASKS = ("binary", "multiclass", "regression", "unsupervised")
 _RESERVED = ("n_outputs", "task")
