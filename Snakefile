@@ -91,6 +91,7 @@ rule prepare:
         seqnn=SEQNN,
     wildcard_constraints:
         name="scl2205",
+    threads: 1
     log:
         "logs/prepare_{name}.log",
     benchmark:
@@ -110,6 +111,7 @@ rule ingest:
     params:
         seqnn=SEQNN,
         spec=lambda w: q(config["datasets"][w.ds]),
+    threads: 1
     log:
         "logs/{ds}/ingest.log",
     benchmark:
@@ -175,6 +177,7 @@ rule encode:
     params:
         seqnn=SEQNN,
         task=lambda w: config["datasets"][w.ds]["task"],
+    threads: 1
     log:
         "logs/{ds}/encode.log",
     benchmark:
@@ -259,8 +262,11 @@ rule evaluate:
     params:
         seqnn=SEQNN,
         modeldir=lambda w, input: os.path.dirname(input[0]),
+    threads: 1
     log:
         "logs/{ds}/evaluate_{model}.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/evaluate_{{model}}.tsv"
     conda:
         "envs/seqnn.yaml"
     shell:
@@ -276,6 +282,7 @@ rule baselines:
     params:
         seqnn=SEQNN,
         task=lambda w: config["datasets"][w.ds]["task"],
+    threads: 1
     log:
         "logs/{ds}/baselines.log",
     benchmark:
@@ -305,8 +312,11 @@ rule check:
         models=",".join(MODELS),
         margin=CHECKS.get("margin", 0.05),
         bootstrap=CHECKS.get("bootstrap", 1000),
+    threads: 1
     log:
         "logs/{ds}/check.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/check.tsv"
     conda:
         "envs/seqnn.yaml"
     shell:
@@ -323,8 +333,11 @@ rule report:
     params:
         seqnn=SEQNN,
         dsdir=lambda w, input: os.path.dirname(input.checks),
+    threads: 1
     log:
         "logs/{ds}/report.log",
+    benchmark:
+        f"{R}/{{ds}}/benchmarks/report.tsv"
     conda:
         "envs/seqnn.yaml"
     shell:
@@ -340,8 +353,11 @@ rule index:
         seqnn=SEQNN,
         names=",".join(DATASETS),
         results=lambda w, output: os.path.dirname(output[0]),
+    threads: 1
     log:
         "logs/index.log",
+    benchmark:
+        f"{R}/benchmarks/index.tsv"
     conda:
         "envs/seqnn.yaml"
     shell:
