@@ -62,6 +62,12 @@ def split_block(wildcards):
     return q({"task": ds["task"], **ds.get("split", {})})
 
 
+def classes(wildcards):
+    """`--classes A,B` when the dataset fixes its class order (binary: the second is positive)."""
+    names = config["datasets"][wildcards.ds].get("classes")
+    return f"--classes {shlex.quote(','.join(map(str, names)))}" if names else ""
+
+
 def outdir(wildcards, output):
     """The folder of a rule's first output (derived, not hard-coded)."""
     return os.path.dirname(output[0])
@@ -177,6 +183,7 @@ rule encode:
     params:
         seqnn=SEQNN,
         task=lambda w: config["datasets"][w.ds]["task"],
+        classes=classes,
     threads: 1
     log:
         "logs/{ds}/encode.log",
@@ -185,7 +192,7 @@ rule encode:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} encode {input} --task {params.task} -o {output} 2> {log}"
+        "{params.seqnn} encode {input} --task {params.task} {params.classes} -o {output} 2> {log}"
 
 
 rule train:
@@ -282,6 +289,7 @@ rule baselines:
     params:
         seqnn=SEQNN,
         task=lambda w: config["datasets"][w.ds]["task"],
+        classes=classes,
     threads: 1
     log:
         "logs/{ds}/baselines.log",
@@ -290,7 +298,7 @@ rule baselines:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} baselines {input.seqs} {input.splits} --task {params.task} "
+        "{params.seqnn} baselines {input.seqs} {input.splits} --task {params.task} {params.classes} "
         "-o {output} 2> {log}"
 
 

@@ -84,9 +84,10 @@ def inspect(fasta: str, labels: str | None, id_column: str, label_column: str,
 @click.option("--task", type=click.Choice(["binary", "multiclass", "regression", "unsupervised"]),
               default=None, help="With a sequences table: encode its labels for this task.")
 @click.option("--max-len", type=int, default=None, help="Refuse sequences longer than this.")
+@click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
 @_policy_option
-def encode(source: str, out: str, task: str | None, max_len: int | None, policy: str,
-           drop_gaps: bool) -> None:
+def encode(source: str, out: str, task: str | None, max_len: int | None, classes: str | None,
+           policy: str, drop_gaps: bool) -> None:
     """Tokenise a FASTA file (or a sequences.tsv table) into seqnn's ragged .npz format."""
     from .alphabet import Substitutions
     from .encode import encode_table, save_encoded
@@ -104,7 +105,11 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, policy:
         for rid, seq in zip(ids, seqs, strict=True):
             if len(seq) > max_len:
                 raise SeqnnInputError(source, f"length {len(seq)} > --max-len {max_len}", rid)
-    ds = encode_table(ids, seqs, labels, task or "unsupervised")
+    try:
+        ds = encode_table(ids, seqs, labels, task or "unsupervised",
+                          class_names=classes.split(",") if classes else None)
+    except ValueError as exc:  # e.g. a label missing from --classes
+        raise SeqnnInputError(source, str(exc)) from None
     save_encoded(ds, out)
     click.echo(f"encoded {len(ds)} sequences, {len(ds.tokens)} residues -> {out}; "
                f"substitutions: {subs.summary()}", err=True)
@@ -218,12 +223,15 @@ def audit(sequences: str, splits: str, spec: str | None, identity: float | None,
 @click.option("--task", required=True,
               type=click.Choice(["binary", "multiclass", "regression", "unsupervised"]))
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
-def baselines(sequences: str, splits: str, task: str, seed: int, out: str) -> None:
+def baselines(sequences: str, splits: str, task: str, seed: int, classes: str | None,
+              out: str) -> None:
     """Shortcut baselines: majority, length, amino-acid and dipeptide composition."""
     from .stages import baselines_from_files
 
-    baselines_from_files(sequences, splits, task, seed, out)
+    baselines_from_files(sequences, splits, task, seed, out,
+                         classes.split(",") if classes else None)
 
 
 @main.command()

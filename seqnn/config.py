@@ -63,6 +63,7 @@ class DatasetSpec:
     drop_duplicates: bool = False
     split: SplitSpec = field(default_factory=SplitSpec)
     max_len: int = 1000
+    classes: tuple[str, ...] = ()  # class order; binary: the second class is the positive one
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
         raise ConfigError(f"{where}.split.fractions: three fractions summing to 1 expected")
     if "task" not in data:
         raise ConfigError(f"{where}: 'task' is required (binary, multiclass or regression)")
+    data["classes"] = tuple(str(c) for c in data.get("classes", ()))
     spec = _build(DatasetSpec, {**data, "name": name, "inputs": tuple(specs), "split": split},
                   where)
     if spec.task not in ("binary", "multiclass", "regression", "unsupervised"):

@@ -104,12 +104,14 @@ def audit_from_options(sequences: str, splits: str, options: dict[str, Any], out
     return report
 
 
-def baselines_from_files(sequences: str, splits: str, task: str, seed: int, out: str) -> dict:
+def baselines_from_files(sequences: str, splits: str, task: str, seed: int, out: str,
+                         class_names: list[str] | None = None) -> dict:
     """Fit the shortcut baselines on a sequences table + split table; write the JSON."""
     from .baselines import run_baselines
 
     df = read_sequences(sequences, task)
     table = read_table(splits, ["id", "split"])
-    result = run_baselines(df, table, task, seed=seed) if task != "unsupervised" else {}
+    result = (run_baselines(df, table, task, seed=seed, class_names=class_names)
+              if task != "unsupervised" else {})
     write_text(json.dumps(result, indent=2, default=str), out)
     return result

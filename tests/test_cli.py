@@ -204,3 +204,19 @@ def test_cli_split_with_folds_and_audit_without_mmseqs(runner: CliRunner, tmp_pa
     res = runner.invoke(main, ["audit", str(seqs), str(out), "--no-mmseqs", "-o", str(audit)])
     assert res.exit_code == 0, res.output
     assert json.loads(audit.read_text())["duplicates"]["n_across_splits"] == 0
+
+
+def test_encode_class_order_and_unknown_class(runner: CliRunner, tmp_path: Path) -> None:
+    from seqnn.encode import load_encoded
+
+    seqs = tmp_path / "s.tsv"
+    seqs.write_text("id\tsequence\tlabel\tsource\na\tACD\tAMP\tx\nb\tKLM\tnonAMP\tx\n")
+    out = tmp_path / "e.npz"
+    res = runner.invoke(main, ["encode", str(seqs), "--task", "binary", "--classes",
+                               "nonAMP,AMP", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    ds = load_encoded(str(out))
+    assert ds.class_names == ["nonAMP", "AMP"] and ds.labels.tolist() == [1, 0]
+    res = runner.invoke(main, ["encode", str(seqs), "--task", "binary", "--classes",
+                               "neg,AMP", "-o", str(tmp_path / "f.npz")])
+    assert res.exit_code == 2 and "labels ['nonAMP'] are not among the class names" in res.output

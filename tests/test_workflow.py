@@ -162,3 +162,10 @@ def test_bad_config_fails_at_start(tmp_path: Path, old: str, new: str, message: 
                          capture_output=True, text=True)
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1].startswith(message), res.stderr
+
+
+def test_lint_reports_nothing() -> None:
+    res = subprocess.run([*SNAKEMAKE, "--lint"], capture_output=True, text=True, cwd=REPO)
+    out = res.stdout + res.stderr
+    assert "Congratulations, your workflow is in a good condition!" in out
+    assert "Lints for" not in out
