@@ -130,9 +130,14 @@ def padding_mask(lengths: Sequence[int] | np.ndarray, max_len: int | None = None
 
 def one_hot_tokens(padded: np.ndarray) -> np.ndarray:
     """One-hot ``(N, C, L)`` ``float32`` (C = 21) from padded ``(N, L)`` tokens; pad -> zeros."""
-    eye = np.zeros((N_TOKENS, N_CHANNELS), dtype=np.float32)
-    eye[1:, :] = np.eye(N_CHANNELS, dtype=np.float32)
-    return np.ascontiguousarray(eye[padded].transpose(0, 2, 1))
+    return np.ascontiguousarray(onehot_table()[padded].transpose(0, 2, 1))
+
+
+def onehot_table() -> np.ndarray:
+    """``(22, 21)`` ``float32``: row ``t`` is token ``t``'s one-hot vector; the pad row is zero."""
+    table = np.zeros((N_TOKENS, N_CHANNELS), dtype=np.float32)
+    table[1:, :] = np.eye(N_CHANNELS, dtype=np.float32)
+    return table
 
 
 def one_hot_with_mask(
@@ -166,7 +171,9 @@ def decode_padded(padded: np.ndarray) -> list[str]:
     return [ID_TO_LETTER[row[row > 0]].tobytes().decode() for row in np.asarray(padded)]
 
 
-def _blosum_table() -> np.ndarray:
+def blosum62_table() -> np.ndarray:
+    """``(22, 21)`` ``float32``: row ``t`` is token ``t``'s BLOSUM62 scores against the 20
+    residues and X, divided by 4; the pad row (0) is all zero."""
     from Bio.Align import substitution_matrices
 
     matrix = substitution_matrices.load("BLOSUM62")
@@ -338,6 +345,8 @@ __all__ = [
     "one_hot",
     "one_hot_with_mask",
     "one_hot_tokens",
+    "onehot_table",
+    "blosum62_table",
     "decode_padded",
     "aa_composition",
     "dipeptide_composition",

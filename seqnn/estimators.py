@@ -15,8 +15,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .alphabet import N_CHANNELS
 from .encode import (
-    _blosum_table,
     aa_composition,
+    blosum62_table,
     decode_padded,
     dipeptide_composition,
     one_hot_tokens,
@@ -93,7 +93,7 @@ class Blosum62Encoder(_FeatureEncoder):
     def fit(self, X: Iterable[str], y: object = None) -> Blosum62Encoder:
         """Learn ``max_len_`` and load the BLOSUM62 table into ``table_``."""
         super().fit(X, y)
-        self.table_ = _blosum_table()
+        self.table_ = blosum62_table()
         return self
 
     def transform(self, X: Iterable[str]) -> np.ndarray:

@@ -14,14 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqnn.alphabet import N_CHANNELS, N_TOKENS, PAD_ID, STANDARD, UNKNOWN
+from seqnn.alphabet import N_CHANNELS, N_TOKENS, PAD_ID
+from seqnn.encode import blosum62_table, onehot_table
 
 INPUTS = ("onehot", "blosum62", "embedding")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "gelu", "maxout")
 POOLS = ("max", "mean", "meanmax")
 #: number of linear pieces a maxout unit takes the max over
 MAXOUT_PIECES = 2
-BLOSUM_SCALE = 4.0
 
 _ELEMENTWISE = {
     "relu": nn.ReLU,
@@ -63,23 +63,6 @@ class SeqModel(nn.Module):
 # ----------------------------------------------------------------------------- input
 
 
-def _onehot_table() -> torch.Tensor:
-    table = torch.zeros(N_TOKENS, N_CHANNELS)
-    table[PAD_ID + 1 :] = torch.eye(N_CHANNELS)
-    return table
-
-
-def _blosum62_table() -> torch.Tensor:
-    from Bio.Align import substitution_matrices
-
-    matrix = substitution_matrices.load("BLOSUM62")
-    letters = STANDARD + UNKNOWN
-    table = torch.zeros(N_TOKENS, len(letters))
-    for i, a in enumerate(letters, start=1):
-        table[i] = torch.tensor([float(matrix[a, b]) for b in letters]) / BLOSUM_SCALE
-    return table
-
-
 class InputLayer(nn.Module):
     """Tokens ``(N, L)`` -> float features ``(N, C, L)``, zero at padded positions.
 
@@ -100,7 +83,7 @@ class InputLayer(nn.Module):
             self.embedding = nn.Embedding(N_TOKENS, embed_dim, padding_idx=PAD_ID)
             self.out_channels = embed_dim
         else:
-            table = _onehot_table() if kind == "onehot" else _blosum62_table()
+            table = torch.from_numpy(onehot_table() if kind == "onehot" else blosum62_table())
             self.register_buffer("table", table, persistent=False)
             self.out_channels = N_CHANNELS
 
