@@ -31,9 +31,10 @@ def _load(model_dir: str, device: str, batch_size: int, threads: int | None):  #
     import torch
 
     from .predict import load
-    from .trainstate import limit_heap_growth
+    from .trainstate import limit_heap_growth, limit_primitive_cache
 
     limit_heap_growth()
+    limit_primitive_cache()
     if threads:
         torch.set_num_threads(threads)
     try:

@@ -11,6 +11,7 @@ Every text from a file is escaped; a missing file or field reads "not available"
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import diagnostics as dg
 from . import evaluate as ev
 from .io import write_text
 from .report_html import (
@@ -110,6 +112,7 @@ def _load(dataset_dir: str | os.PathLike, with_sequences: bool = True) -> _Data:
         d.models[name] = {"dir": mdir, "info": ev.read_json(mdir / "model.json") or {},
                           "metrics": ev.read_json(mdir / "metrics.json") or {},
                           "check": _dict(checked.get(name))}
+        d.models[name].update(_class_results(d, d.models[name]))
     d.models = dict(sorted(d.models.items(), key=lambda kv: (  # autoencoders last
         kv[1]["check"].get("task") in ev.AUTOENCODER_TASKS
         or kv[1]["info"].get("task") in ev.AUTOENCODER_TASKS)))
@@ -124,6 +127,24 @@ def _load(dataset_dir: str | os.PathLike, with_sequences: bool = True) -> _Data:
     d.metric = (first.get("metric") or d.checks.get("metric")
                 or ("spearman" if d.task == "regression" else "mcc"))
     return d
+
+
+def _class_results(d: _Data, m: Mapping) -> dict:
+    """``classes`` (per-class test table or None) and ``cuts`` (sequences over the model's
+    ``max_len`` per split, or None) of one model, read from its files."""
+    out: dict = {"classes": None, "cuts": None}
+    info, pred = m["info"], m["dir"] / "predictions.tsv"
+    if info.get("task") in ev.CLASSIFICATION and pred.exists():
+        with contextlib.suppress(ValueError, KeyError, OSError):
+            out["classes"] = dg.class_table(ev.read_tsv(pred, ("id", "split", "true",
+                                                              "predicted")),
+                                            info.get("class_names"))
+    if isinstance(info.get("max_len"), int) and (d.root / "splits.tsv").exists() and (
+            d.root / "sequences.tsv").exists():
+        with contextlib.suppress(ValueError, KeyError, OSError):
+            out["cuts"] = dg.cut_counts(d.root / "sequences.tsv", d.root / "splits.tsv",
+                                        info["max_len"])
+    return out
 
 
 # ----------------------------------------------------------------------------- 1. summary
@@ -170,7 +191,13 @@ def _verdict_box(name: str, m: Mapping) -> str:
     verdict = c.get("verdict") or f"Honesty checks for this model: {NA}." + (
         f" Test reconstruction accuracy {_fmt(test['reconstruction_accuracy'])}."
         if "reconstruction_accuracy" in test else "")
-    warns = "".join(f"<li>{_e(w)}</li>" for w in c.get("warnings") or [])
+    warnings = list(c.get("warnings") or [])
+    if m.get("classes") is not None:
+        zero = dg.zero_recall(m["classes"])
+        if zero:
+            warnings.append(f"{len(zero)} of {len(m['classes'])} classes are never recalled on "
+                            f"test (recall 0): {'; '.join(map(str, zero))}.")
+    warns = "".join(f"<li>{_e(w)}</li>" for w in warnings)
     return (f'<div class="verdict {cls}"><h3>{_e(name)} {_badge(status)}</h3>'
             f"<p>{_e(verdict)}</p>"
             + (f'<p class="muted">{_headline(c)}</p>' if "test_metric" in c else "")
@@ -430,7 +457,33 @@ def _model_detail(d: _Data, name: str, m: Mapping, plot: _Plots) -> str:
         f"; {_e(params)}" if params else "")
     return (f'<div class="model" id="model-{_e(name)}"><h3>{_e(name)} {_badge(c.get("status"))}'
             f'</h3><p class="muted">{recipe}. {_e(_history_note(mdir))}</p>'
-            + _metrics_table(m["metrics"]) + f'<div class="plots">{"".join(figs)}</div></div>')
+            + _cut_note(info, m.get("cuts")) + _metrics_table(m["metrics"])
+            + _class_detail(m.get("classes"))
+            + f'<div class="plots">{"".join(figs)}</div></div>')
+
+
+def _cut_note(info: Mapping, cuts: Mapping | None) -> str:
+    """One sentence: how many sequences per split were longer than ``max_len``."""
+    if not cuts:
+        return ""
+    rule = {"ends": "the first and last halves of max_len kept", "right": "the start kept",
+            "left": "the end kept", "center": "the middle kept"}.get(
+        str(info.get("truncate")), str(info.get("truncate", "?")))
+    parts = ", ".join(f"{_fmt(v['cut'])} of {_fmt(v['n'])} {s}" for s, v in cuts.items())
+    return (f"<p>Longer than max_len {_fmt(info.get('max_len'))} and cut ({_e(rule)}): "
+            f"{parts}.</p>")
+
+
+def _class_detail(table: pd.DataFrame | None) -> str:
+    """Per-class test precision / recall / F1; recall 0 in red."""
+    if table is None:
+        return ""
+    rows = [[_e(r["class"]), _fmt(int(r["support"])), _fmt(int(r["predicted"])),
+             _fmt(r["precision"]),
+             f'<span class="bad">{_fmt(r["recall"])}</span>' if r["recall"] == 0
+             else _fmt(r["recall"]), _fmt(r["f1"])] for _, r in table.iterrows()]
+    return "<p>Per class, on test:</p>" + _table(
+        ["Class", "Test sequences", "Predicted", "Precision", "Recall", "F1"], rows)
 
 
 def _models(d: _Data, plot: _Plots) -> str:

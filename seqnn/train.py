@@ -51,6 +51,7 @@ from .trainstate import (
     capture_rng,
     cpu_state_dict,
     is_better,
+    limit_primitive_cache,
     load_state,
     resolve_monitor,
     restore_rng,
@@ -98,7 +99,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         choices = {
             "optimizer": ("adam", "adamw", "sgd"), "scheduler": ("none", "plateau", "cosine"),
-            "class_weights": ("none", "balanced"), "truncate": TRUNCATE_MODES,
+            "class_weights": ("none", "balanced", "sqrt"), "truncate": TRUNCATE_MODES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -152,10 +153,12 @@ class _Trainer:
         unsup = self.task == "unsupervised"
         self.monitor, self.metric, self.mode = resolve_monitor(config.monitor, train.task, unsup)
         weights = None
-        if config.class_weights == "balanced" and not unsup:
+        if config.class_weights != "none" and not unsup:
             if train.task not in ("binary", "multiclass"):
-                raise ValueError("class_weights 'balanced' needs a classification task")
-            weights = balanced_class_weights(train.labels, len(train.class_names))
+                raise ValueError(f"class_weights {config.class_weights!r} needs a "
+                                 "classification task")
+            power = 0.5 if config.class_weights == "sqrt" else 1.0
+            weights = balanced_class_weights(train.labels, len(train.class_names), power)
         self.loss_fn = None if unsup else build_loss(config.loss, train.task, weights, self.device)
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.lr,
                                          config.weight_decay)
@@ -340,6 +343,7 @@ def train_model(
     ``history``, ``model_dir``, ``metrics``.
     """
     _check_inputs(train, valid, test)
+    limit_primitive_cache()
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(out_dir)

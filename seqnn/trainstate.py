@@ -96,6 +96,27 @@ def limit_heap_growth(threshold: int = 4 << 20) -> bool:
         return False
 
 
+#: oneDNN primitives kept per process while training (oneDNN's default is 1024)
+PRIMITIVE_CACHE_CAPACITY = 8
+
+
+def limit_primitive_cache(capacity: int = PRIMITIVE_CACHE_CAPACITY) -> bool:
+    """Cap oneDNN's primitive cache (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``) before the first
+    convolution runs; returns whether it set the variable.
+
+    Per-batch padding gives nearly every batch its own width, so each batch builds new conv
+    primitives; oneDNN keeps the last 1024 with their buffers, which on SCL2205 held about
+    0.8 GB of a 1.9 GB peak after 4,000 proteins (benchmarks/README.md, "Memory"). Old widths
+    are rarely seen again, so a small cache costs no speed. oneDNN reads the variable once,
+    when a process makes its first primitive, so this acts only if called before that; a
+    value set in the environment is left alone.
+    """
+    if any(f"{p}_PRIMITIVE_CACHE_CAPACITY" in os.environ for p in ("ONEDNN", "DNNL")):
+        return False
+    os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(int(capacity))
+    return True
+
+
 def amp_settings(device: torch.device, amp: bool) -> tuple[bool, torch.dtype | None, bool]:
     """Mixed-precision choice: ``(enabled, autocast dtype, use GradScaler)``.
 
@@ -117,15 +138,17 @@ def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
 
 # ----------------------------------------------------------------------------- losses
 
-def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """scikit-learn's "balanced" weights ``n / (n_classes * count_c)``, ``(C,)`` ``float32``.
+def balanced_class_weights(labels: np.ndarray, n_classes: int, power: float = 1.0
+                           ) -> np.ndarray:
+    """scikit-learn's "balanced" weights ``n / (n_classes * count_c)``, ``(C,)`` ``float32``,
+    raised to ``power`` (0.5: the square root, a milder correction for strong imbalance).
 
     A class absent from ``labels`` gets weight 0 (it contributes no samples anyway).
     """
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
     weights = np.zeros(n_classes, dtype=np.float64)
     present = counts > 0
-    weights[present] = len(labels) / (n_classes * counts[present])
+    weights[present] = (len(labels) / (n_classes * counts[present])) ** power
     return weights.astype(np.float32)
 
 

@@ -170,6 +170,9 @@ INVARIANCE = [
     ("cnn", {}),
     ("cnn", {"pool": "meanmax", "input": "embedding"}),
     ("cnn", {"dilation": [1, 3], "kernel_size": [3, 5], "residual": True, "pool": "mean"}),
+    ("cnn", {"ends": 4, "downsample": 3, "channels": [8, 6, 6], "residual": True}),
+    ("cnn", {"ends": 20, "pool": "meanmax"}),
+    ("cnn", {"pool": "attention", "downsample": 2}),
     *[("cnn", {"activation": a, "channels": [8, 6], "residual": True}) for a in ACTIVATIONS],
     ("rnn", {}),
     ("rnn", {"cell": "gru", "pool": "mean", "num_layers": 2}),
@@ -340,3 +343,21 @@ def test_get_model_accepts_design_n_tokens_and_refuses_other_vocabularies() -> N
     assert model.config == get_model("cnn", n_outputs=1, task="binary").config
     with pytest.raises(ValueError, match="n_tokens must be 22"):
         get_model("cnn", n_tokens=25, n_outputs=1, task="binary")
+
+
+def test_terminal_masks_pick_first_and_last_residues() -> None:
+    from seqnn.models.layers import terminal_masks
+
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 0, 0, 0, 0]], dtype=torch.bool)
+    n_term, c_term = terminal_masks(mask, 2)
+    assert n_term.int().tolist() == [[1, 1, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]]
+    assert c_term.int().tolist() == [[0, 0, 0, 1, 1, 0], [1, 1, 0, 0, 0, 0]]
+
+
+def test_cnn_ends_and_downsample_widths() -> None:
+    model = build("cnn", channels=[8, 6], ends=10, downsample=2, pool="meanmax")
+    assert model.embed_size == 2 * 6 + 2 * 6
+    x, mask = random_batch(3, 5, 30, seed=1)
+    assert model.embed(x, mask).shape == (3, 24)
+    with pytest.raises(ValueError, match="ends must be >= 0 and downsample >= 1"):
+        build("cnn", downsample=0)

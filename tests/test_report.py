@@ -142,7 +142,8 @@ def _model(mdir: Path, name: str, task: str, ids: list, split: np.ndarray, label
            rng: np.random.Generator, metric: str) -> None:
     classes = ["neg", "pos"]
     _dump(mdir / "model.json", {"model": name, "params": {"channels": 64, "kernel_size": 9},
-                                "task": task, "class_names": classes, "best_epoch": 4})
+                                "task": task, "class_names": classes, "best_epoch": 4,
+                                "max_len": 100, "truncate": "ends"})
     _dump(mdir / "history.csv", _history(8, metric))
     keys = (("spearman", "pearson", "r2", "rmse") if task == "regression"
             else ("accuracy", "balanced_accuracy", "macro_f1", "mcc", "roc_auc"))
@@ -368,3 +369,24 @@ def test_evaluate_model_dir_makes_the_plots_for_each_task(binary: Path, tmp_path
     made = ev.evaluate_model_dir(reg / "models" / "rnn", tmp_path / "rnn")
     assert "scatter.png" in {Path(p).name for p in made}
     assert all(Path(p).read_bytes()[:8] == PNG_MAGIC for p in made)
+
+
+def test_per_class_table_zero_recall_and_cuts(binary: Path, tmp_path: Path):
+    from seqnn.diagnostics import class_table, cut_counts
+
+    pred = pd.read_csv(binary / "models" / "cnn" / "predictions.tsv", sep="\t")
+    pred.loc[pred["split"] == "test", "predicted"] = "neg"  # "pos" never recalled on test
+    _dump(binary / "models" / "cnn" / "predictions.tsv", pred)
+    text = _build(binary, tmp_path)
+    cnn = text.split('id="model-cnn"')[1].split('id="model-')[0]
+    table = class_table(pred, ["neg", "pos"])
+    n_pos = int(table.loc[1, "support"])
+    assert f'<td>pos</td><td>{n_pos}</td><td>0</td><td>0.000</td><td><span class="bad">0.000' \
+        in cnn
+    summary = text.split('id="summary"')[1].split('id="dataset"')[0]
+    assert "1 of 2 classes are never recalled on test (recall 0): pos." in summary
+    cuts = cut_counts(binary / "sequences.tsv", binary / "splits.tsv", 100)
+    assert sum(v["n"] for v in cuts.values()) == 60
+    parts = ", ".join(f"{v['cut']} of {v['n']} {s}" for s, v in cuts.items())
+    assert f"Longer than max_len 100 and cut (the first and last halves of max_len kept): " \
+        f"{parts}." in cnn

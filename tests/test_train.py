@@ -164,6 +164,8 @@ def test_balanced_class_weights_and_weighted_bce():
     w = balanced_class_weights(np.array([0, 0, 0, 1]), 2)
     np.testing.assert_allclose(w, [4 / 6, 4 / 2], rtol=1e-6)
     assert balanced_class_weights(np.array([0, 2, 2]), 3).tolist() == [1.0, 0.0, 0.5]
+    sqrt = balanced_class_weights(np.array([0, 0, 0, 0, 1]), 2, power=0.5)
+    np.testing.assert_allclose(sqrt, [(5 / 8) ** 0.5, (5 / 2) ** 0.5], rtol=1e-6)
     loss = build_loss("auto", "binary", w, torch.device("cpu"))
     out = torch.tensor([[0.0], [2.0]])
     y = torch.tensor([0, 1])
@@ -425,3 +427,17 @@ def test_limit_heap_growth_applies_on_linux(monkeypatch: pytest.MonkeyPatch) -> 
     assert limit_heap_growth() is sys.platform.startswith("linux")
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
     assert limit_heap_growth() is False
+
+
+def test_limit_primitive_cache_sets_env_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from seqnn.trainstate import PRIMITIVE_CACHE_CAPACITY, limit_primitive_cache
+
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    monkeypatch.delenv("DNNL_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    assert limit_primitive_cache() is True
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == str(PRIMITIVE_CACHE_CAPACITY)
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+    assert limit_primitive_cache() is False
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "64"

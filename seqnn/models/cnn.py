@@ -17,14 +17,18 @@ from seqnn.models.layers import (
     ACTIVATIONS,
     MAXOUT_PIECES,
     POOLS,
+    AttentionPool,
     InputLayer,
     Maxout,
     SeqModel,
     check_choice,
     get_activation,
     head,
+    masked_max,
+    masked_max_pool1d,
     masked_pool,
     pooled_width,
+    terminal_masks,
 )
 
 
@@ -143,6 +147,9 @@ class ConvStack(nn.Module):
         return x
 
 
+CNN_POOLS = (*POOLS, "attention")
+
+
 @register_model("cnn")
 class CNN(SeqModel):
     """Convolutional classifier/regressor; tokens ``(N, L)`` -> outputs ``(N, n_outputs)``.
@@ -150,7 +157,15 @@ class CNN(SeqModel):
     ``channels`` lists the conv layer widths; ``kernel_size`` and ``dilation`` are one int for
     all layers or one per layer. ``batch_norm`` uses masked batch norm, ``residual`` adds skip
     connections, ``pool`` (``"max"``, ``"mean"``, ``"meanmax"``) pools real positions, and
+    ``"attention"`` is light-attention pooling (:class:`~seqnn.models.layers.AttentionPool`:
+    a learned softmax over positions per channel, next to the max).
     ``head_hidden`` is the hidden width of the dense head (0 = a single linear layer).
+    ``ends`` > 0 also max-pools the first and the last ``ends`` residues of each protein on
+    their own, so the head sees where a motif sits (N-terminal signal and transit peptides,
+    C-terminal retention and targeting signals), which global pooling throws away.
+    ``downsample`` > 1 max-pools the first conv layer's output with that window and stride
+    (padding never wins), so the later layers see ``1/downsample`` of the positions: the
+    main lever on training time for long proteins.
     ``embed`` returns the pooled conv features ``(N, D)``.
     """
 
@@ -159,10 +174,10 @@ class CNN(SeqModel):
         channels: Sequence[int] = (64, 64), kernel_size: int | Sequence[int] = 9,
         dilation: int | Sequence[int] = 1, batch_norm: bool = True, dropout: float = 0.2,
         activation: str = "relu", pool: str = "max", residual: bool = False,
-        head_hidden: int = 64,
+        head_hidden: int = 64, ends: int = 0, downsample: int = 1,
     ):
         super().__init__(n_outputs, task)
-        check_choice("pool", pool, POOLS)
+        check_choice("pool", pool, CNN_POOLS)
         check_choice("activation", activation, ACTIVATIONS)
         if not channels:
             raise ValueError("cnn needs at least one conv layer in channels")
@@ -171,14 +186,33 @@ class CNN(SeqModel):
             self.inputs.out_channels, channels, kernel_size, dilation, activation,
             bool(batch_norm), dropout, bool(residual),
         )
-        self.pool = pool
-        self.embed_size = pooled_width(self.convs.out_channels, pool)
+        if ends < 0 or downsample < 1:
+            raise ValueError(f"ends must be >= 0 and downsample >= 1, got {ends}, {downsample}")
+        self.downsample = int(downsample)
+        self.pool, self.ends = pool, int(ends)
+        width = self.convs.out_channels
+        self.attention = AttentionPool(width) if pool == "attention" else None
+        self.embed_size = 2 * width if pool == "attention" else pooled_width(width, pool)
+        if self.ends:
+            self.embed_size += 2 * self.convs.out_channels
         hidden = [int(head_hidden)] if head_hidden else []
         self.head = head(self.embed_size, hidden, n_outputs, activation, dropout)
 
     def embed(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Tokens ``(N, L)``, mask ``(N, L)`` -> pooled conv features ``(N, D)``."""
-        return masked_pool(self.convs(self.inputs(x, mask), mask), mask, self.pool)
+        h = self.inputs(x, mask)
+        for i, block in enumerate(self.convs.blocks):
+            h = block(h, mask)
+            if i == 0 and self.downsample > 1:
+                h, mask = masked_max_pool1d(h, mask, self.downsample)
+        if self.attention is not None:
+            pooled = self.attention(h, mask)
+        else:
+            pooled = masked_pool(h, mask, self.pool)
+        if not self.ends:
+            return pooled
+        n_term, c_term = terminal_masks(mask, -(-self.ends // self.downsample))
+        return torch.cat([pooled, masked_max(h, n_term), masked_max(h, c_term)], dim=1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Tokens ``(N, L)``, mask ``(N, L)`` -> outputs ``(N, n_outputs)``."""

@@ -236,9 +236,39 @@ def masked_pool(x: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
     return torch.cat([masked_mean(x, mask), masked_max(x, mask)], dim=1)
 
 
+class AttentionPool(nn.Module):
+    """Light-attention pooling: ``(N, C, L)``, mask ``(N, L)`` -> ``(N, 2C)``.
+
+    A 1x1 conv scores every position per channel; a softmax over the real positions turns the
+    scores into weights, and the weighted sum of the features is concatenated with their
+    masked max. Padded positions get zero weight, so padding never changes the result.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.score = nn.Conv1d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Features ``(N, C, L)`` (zero at padding), mask ``(N, L)`` -> ``(N, 2C)``."""
+        scores = self.score(x)
+        scores = scores.masked_fill(~mask.unsqueeze(1), torch.finfo(scores.dtype).min)
+        weights = torch.softmax(scores, dim=2)
+        return torch.cat([(weights * x).sum(dim=2), masked_max(x, mask)], dim=1)
+
+
 def pooled_width(channels: int, how: str) -> int:
     """Width of :func:`masked_pool` output for ``channels`` input channels."""
     return 2 * channels if how == "meanmax" else channels
+
+
+def terminal_masks(mask: torch.Tensor, ends: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masks ``(N, L)`` of the first and of the last ``ends`` real positions of each row.
+
+    A row shorter than ``ends`` has all its positions in both.
+    """
+    pos = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)
+    start = (lengths_of(mask) - ends).unsqueeze(1)
+    return mask & (pos < ends), mask & (pos >= start)
 
 
 def lengths_of(mask: torch.Tensor) -> torch.Tensor:
