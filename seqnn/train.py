@@ -10,6 +10,7 @@ Prediction helpers live in :mod:`seqnn.inference` and are re-exported here.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -73,7 +74,10 @@ class TrainConfig:
     ``monitor``: ``None`` = the task's primary metric (reconstruction accuracy for an
     autoencoder), ``"loss"`` or a metric name. ``loss``: ``auto | cross_entropy | bce | mse``
     or ``"package.module:function"``. ``amp`` only acts on CUDA (bf16 where supported, else
-    fp16 with a GradScaler). ``grad_clip`` ``None`` or 0 disables clipping.
+    fp16 with a GradScaler). ``grad_clip`` ``None`` or 0 disables clipping. ``ema`` > 0 keeps
+    an exponential moving average of the weights with that decay per step (warmed up as
+    ``min(ema, (1 + t) / (10 + t))``); validation, early stopping and the saved model then
+    use the averaged weights, which smooths the epoch-to-epoch swings of a noisy run.
     """
 
     epochs: int = 100
@@ -83,6 +87,7 @@ class TrainConfig:
     optimizer: str = "adam"
     scheduler: str = "none"
     grad_clip: float | None = 1.0
+    ema: float = 0.0
     patience: int = 10
     monitor: str | None = None
     class_weights: str = "none"
@@ -108,6 +113,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "max_len", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema!r}")
         if self.lr <= 0 or self.weight_decay < 0 or self.num_workers < 0:
             raise ValueError("lr must be > 0; weight_decay and num_workers >= 0")
         if self.loss not in ("auto", "cross_entropy", "bce", "mse") and ":" not in self.loss:
@@ -150,6 +157,8 @@ class _Trainer:
         self.device = select_device(config.device)
         self.model = _build_model(model_name, model_params, train, config.seed).to(self.device)
         self.task = model_task(self.model)
+        self.ema_model = copy.deepcopy(self.model) if config.ema > 0 else None
+        self.ema_steps = 0
         unsup = self.task == "unsupervised"
         self.monitor, self.metric, self.mode = resolve_monitor(config.monitor, train.task, unsup)
         weights = None
@@ -192,6 +201,8 @@ class _Trainer:
             "best_epoch": self.best_epoch, "best_value": self.best_value,
             "best_weights": self.best_weights, "bad_epochs": self.bad_epochs,
             "history": self.history, "stopped_early": self.stopped_early,
+            "ema": None if self.ema_model is None else cpu_state_dict(self.ema_model),
+            "ema_steps": self.ema_steps,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -209,6 +220,9 @@ class _Trainer:
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self.sampler.load_state_dict(state["sampler"])
+        if self.ema_model is not None:
+            self.ema_model.load_state_dict(state["ema"])
+            self.ema_steps = int(state["ema_steps"])
         for key in ("epoch", "best_epoch", "best_value", "best_weights", "bad_epochs",
                     "history", "stopped_early"):
             setattr(self, key, state[key])
@@ -251,14 +265,32 @@ class _Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.ema_model is not None:
+            self._update_ema()
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        self.ema_steps += 1
+        decay = min(self.cfg.ema, (1 + self.ema_steps) / (10 + self.ema_steps))
+        for avg, new in zip(self.ema_model.state_dict().values(),
+                            self.model.state_dict().values(), strict=True):
+            if avg.is_floating_point():
+                avg.lerp_(new, 1.0 - decay)
+            else:
+                avg.copy_(new)
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights validated and kept: the moving average when ``ema`` is on."""
+        return self.model if self.ema_model is None else self.ema_model
 
     def run_epoch(self) -> None:
         start = time.perf_counter()
         lr = self.optimizer.param_groups[0]["lr"]
         train_loss, train_metrics, n = self.train_epoch()
         train_seconds = time.perf_counter() - start
-        out, valid_loss = run_model(self.model, self.valid_loader, self.device, self.cfg.amp,
-                                    self.loss_fn)
+        out, valid_loss = run_model(self.eval_model, self.valid_loader, self.device,
+                                    self.cfg.amp, self.loss_fn)
         valid = self.valid_ds
         valid_metrics = split_metrics(self.task, valid.labels, out, valid.class_names, valid_loss)
         value = valid_loss if self.monitor == "loss" else valid_metrics[self.monitor]
@@ -282,7 +314,7 @@ class _Trainer:
         self.epoch += 1
         if is_better(value, self.best_value, self.mode):
             self.best_value, self.best_epoch, self.bad_epochs = value, self.epoch, 0
-            self.best_weights = cpu_state_dict(self.model)
+            self.best_weights = cpu_state_dict(self.eval_model)
         else:
             self.bad_epochs += 1
         self.stopped_early = self.bad_epochs >= self.cfg.patience

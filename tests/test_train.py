@@ -441,3 +441,32 @@ def test_limit_primitive_cache_sets_env_once(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
     assert limit_primitive_cache() is False
     assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "64"
+
+
+def test_ema_weights_are_validated_saved_and_resumed(data, tmp_path, monkeypatch):
+    train, valid, _ = data
+    run = {"model_name": "mlp", "model_params": MLP, "config": cfg(ema=0.9, epochs=3,
+                                                                   patience=5)}
+    straight = train_model(train, valid, **run, out_dir=tmp_path / "a")
+    plain = train_model(train, valid, **{**run, "config": cfg(epochs=3, patience=5)},
+                        out_dir=tmp_path / "p")
+    assert straight["history"] and plain["history"]
+    # the averaged weights differ from the raw ones; the training loss does not change
+    ha, hp = history(tmp_path / "a"), history(tmp_path / "p")
+    assert ha["train_loss"].tolist() == hp["train_loss"].tolist()
+    assert ha["valid_loss"].tolist() != hp["valid_loss"].tolist()
+    real_save = trainstate.save_state
+
+    def save_then_die(out_dir, state):
+        real_save(out_dir, state)
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("seqnn.train.save_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(train, valid, **run, out_dir=tmp_path / "b")
+    monkeypatch.setattr("seqnn.train.save_state", real_save)
+    train_model(train, valid, **run, out_dir=tmp_path / "b", resume=True)
+    assert_same_weights(weights_of(tmp_path / "a"), weights_of(tmp_path / "b"))
+    with pytest.raises(ValueError, match=r"ema must be in \[0, 1\)"):
+        cfg(ema=1.0)
