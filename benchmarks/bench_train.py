@@ -93,8 +93,14 @@ def run_variant(args: argparse.Namespace) -> dict[str, float]:
         build_loss,
         build_optimizer,
         limit_heap_growth,
+        limit_primitive_cache,
         seed_everything,
     )
+
+    if args.primitive_cache:  # oneDNN reads it when the first conv primitive is made
+        os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(args.primitive_cache)
+    else:
+        limit_primitive_cache()  # what `seqnn train` does
 
     if args.heap_limit:
         limit_heap_growth()  # what `seqnn predict` does; training does not (2x slower)
@@ -153,7 +159,8 @@ def run_child(args: argparse.Namespace, variant: str) -> dict[str, float]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--variant", variant,
            "--csv", args.csv, "--n", str(args.n), "--seed", str(args.seed),
            "--batch-size", str(args.batch_size), "--warmup", str(args.warmup),
-           "--threads", str(args.threads)] + (["--heap-limit"] if args.heap_limit else [])
+           "--threads", str(args.threads), "--primitive-cache", str(args.primitive_cache)
+           ] + (["--heap-limit"] if args.heap_limit else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{variant} child failed ({proc.returncode}):\n{proc.stderr}")
@@ -190,6 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--heap-limit", action="store_true",
                         help="cap glibc's mmap threshold at 4 MiB as `seqnn predict` does")
+    parser.add_argument("--primitive-cache", type=int, default=0,
+                        help="oneDNN primitive cache capacity (0: what `seqnn train` sets; "
+                             "1024: oneDNN's default)")
     args = parser.parse_args(argv)
 
     if args.variant:
@@ -227,7 +237,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{(lengths > MAX_LEN).mean():.1%} over max_len {MAX_LEN} (cut by '{TRUNCATE}'); "
           f"{int(lengths.sum()):,} residues, {b['residues']:,} after cropping")
     print(f"training: default CNN, Adam lr 1e-3, grad clip 1.0, batch {args.batch_size}, "
-          f"{args.warmup} warm-up steps then one timed epoch, CPU; "
+          f"{args.warmup} warm-up steps then one timed epoch, CPU; oneDNN primitive cache "
+          f"{args.primitive_cache or 'as seqnn train sets it (8)'}; "
           f"best of {args.repeats} alternating run(s) per variant")
     print(f"storage: ragged tokens+offsets {mib(ragged)} vs dense (N, 21, {MAX_LEN}) "
           f"float32 one-hot {mib(dense)} ({dense / ragged:,.0f}x)")

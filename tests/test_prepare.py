@@ -84,3 +84,14 @@ def test_ingest_and_audit_catch_the_duplicates(tmp_path: Path) -> None:
     df, report = load_dataset(dataset_from_dict("scl", _spec(out, drop=True)))
     assert df["id"].tolist() == ["P1", "P2", "P6", "P7"]
     assert report.duplicate_rows_dropped == 3
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "scl2205.yaml"])
+def test_shipped_configs_pass_the_start_check(name: str) -> None:
+    import yaml
+
+    from seqnn.config import check_workflow
+
+    root = Path(__file__).resolve().parents[1]
+    wf = check_workflow(yaml.safe_load((root / "config" / name).read_text()))
+    assert "cnn" in wf.models
