@@ -90,7 +90,7 @@ class TrainConfig:
     ema: float = 0.0
     patience: int = 10
     monitor: str | None = None
-    class_weights: str = "none"
+    class_weights: str | float = "none"
     loss: str = "auto"
     max_len: int = 1000
     truncate: str = "ends"
@@ -104,12 +104,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         choices = {
             "optimizer": ("adam", "adamw", "sgd"), "scheduler": ("none", "plateau", "cosine"),
-            "class_weights": ("none", "balanced", "sqrt"), "truncate": TRUNCATE_MODES,
+            "truncate": TRUNCATE_MODES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 got = getattr(self, name)
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {got!r}")
+        class_weight_power(self.class_weights)  # raises on a bad value
         for name in ("epochs", "batch_size", "max_len", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -130,6 +131,18 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training setting(s) {', '.join(unknown)}")
         return cls(**data)
+
+
+def class_weight_power(value: str | float) -> float:
+    """The power of the balanced class weights a ``class_weights`` setting asks for:
+    ``"none"`` 0, ``"balanced"`` 1, ``"sqrt"`` 0.5, or a number in (0, 2]."""
+    named = {"none": 0.0, "balanced": 1.0, "sqrt": 0.5}
+    if isinstance(value, str) and value in named:
+        return named[value]
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 2:
+        return float(value)
+    raise ValueError(f"class_weights must be none, balanced, sqrt or a power in (0, 2], "
+                     f"got {value!r}")
 
 
 def n_outputs_for(ds: EncodedDataset) -> int:
@@ -166,7 +179,7 @@ class _Trainer:
             if train.task not in ("binary", "multiclass"):
                 raise ValueError(f"class_weights {config.class_weights!r} needs a "
                                  "classification task")
-            power = 0.5 if config.class_weights == "sqrt" else 1.0
+            power = class_weight_power(config.class_weights)
             weights = balanced_class_weights(train.labels, len(train.class_names), power)
         self.loss_fn = None if unsup else build_loss(config.loss, train.task, weights, self.device)
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.lr,

@@ -470,3 +470,13 @@ def test_ema_weights_are_validated_saved_and_resumed(data, tmp_path, monkeypatch
     assert_same_weights(weights_of(tmp_path / "a"), weights_of(tmp_path / "b"))
     with pytest.raises(ValueError, match=r"ema must be in \[0, 1\)"):
         cfg(ema=1.0)
+
+
+def test_class_weight_settings() -> None:
+    from seqnn.train import class_weight_power
+
+    assert [class_weight_power(v) for v in ("none", "balanced", "sqrt", 0.75, 2)] == [
+        0.0, 1.0, 0.5, 0.75, 2.0]
+    for bad in ("inverse", 0, -1.0, 2.5, True):
+        with pytest.raises(ValueError, match="class_weights must be none, balanced, sqrt"):
+            cfg(class_weights=bad)
