@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -234,12 +235,34 @@ def baselines(sequences: str, splits: str, task: str, seed: int, classes: str | 
                          classes.split(",") if classes else None)
 
 
+def _model_block(data: Any, name: str | None, path: str) -> dict:
+    """The model block of a YAML file: the file itself, or ``models[name]`` of a workflow
+    config (its only model when ``name`` is None)."""
+    from .config import ConfigError
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping (a model block or a workflow config)")
+    if "models" not in data:
+        return data
+    models = data["models"] if isinstance(data["models"], dict) else {}
+    if name is None and len(models) == 1:
+        name = next(iter(models))
+    if name not in models:
+        raise ConfigError(f"{path}: give --name, one of the config's models: "
+                          f"{', '.join(map(str, models)) or '(none)'}")
+    block = models[name]
+    if not isinstance(block, dict):
+        raise ConfigError(f"{path}: models.{name} is not a mapping")
+    return dict(block)
+
+
 @main.command()
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.argument("splits", type=click.Path(dir_okay=False))
 @click.option("--spec", help="Model block as JSON: model, params, train (as in config.yaml).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="The same model block as a YAML file.")
+              help="The same model block as a YAML file, or a workflow config: then the "
+                   "block of --name under its models: (the only one, without --name).")
 @click.option("--model", "model_name", help="Registry name (mlp, cnn, rnn, autoencoder).")
 @click.option("--params", help="Model parameters as JSON.")
 @click.option("--name", help="Name of this model (default: the registry name).")
@@ -270,6 +293,7 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
         import yaml
 
         block = yaml.safe_load(Path(config_file).read_text()) or {}
+        block = _model_block(block, name, config_file)
     max_len = block.pop("max_len", None)
     if model_name:
         block["model"] = model_name

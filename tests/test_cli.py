@@ -220,3 +220,24 @@ def test_encode_class_order_and_unknown_class(runner: CliRunner, tmp_path: Path)
     res = runner.invoke(main, ["encode", str(seqs), "--task", "binary", "--classes",
                                "neg,AMP", "-o", str(tmp_path / "f.npz")])
     assert res.exit_code == 2 and "labels ['nonAMP'] are not among the class names" in res.output
+
+
+def test_train_takes_one_model_of_a_workflow_config(runner: CliRunner, tmp_path: Path) -> None:
+    seqs = ["KKKKAAGG", "AAGGLLVV", "KKKKLLAA", "GGAAVVLL"] * 4
+    pd.DataFrame({"id": [f"s{i}" for i in range(16)], "sequence": seqs,
+                  "label": ["pos", "neg"] * 8}).to_csv(tmp_path / "seqs.tsv", sep="\t",
+                                                       index=False)
+    pd.DataFrame({"id": [f"s{i}" for i in range(16)], "split": ["train"] * 12 + ["valid"] * 4}
+                 ).to_csv(tmp_path / "splits.tsv", sep="\t", index=False)
+    write(tmp_path / "wf.yaml", "models:\n"
+          "  small: {model: mlp, params: {hidden: [4]}, train: {epochs: 1, batch_size: 4}}\n"
+          "  big: {model: mlp, params: {hidden: [8]}, train: {epochs: 1, batch_size: 4}}\n")
+    args = ["train", str(tmp_path / "seqs.tsv"), str(tmp_path / "splits.tsv"), "--task",
+            "binary", "--config", str(tmp_path / "wf.yaml"), "--quiet", "--device", "cpu"]
+    res = runner.invoke(main, [*args, "--out", str(tmp_path / "none")])
+    assert res.exit_code == 2
+    assert res.output.strip().endswith("give --name, one of the config's models: small, big")
+    res = runner.invoke(main, [*args, "--name", "big", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["params"]["hidden"] == [8] and meta["name"] == "big"
