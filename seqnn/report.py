@@ -310,7 +310,9 @@ def _duplicate_rows(dups: Mapping) -> list[list[str]]:
 def _split(d: _Data, plot: _Plots) -> str:
     """Section 3: split method, sizes and balance, identity histogram, leakage numbers."""
     ss, audit = d.split_summary, d.leakage
-    params = [f"{k}: {ss[k]}" for k in ("identity", "coverage", "fractions", "seed") if k in ss]
+    keys = ("identity", "coverage") if ss.get("method") == "given" else (
+        "identity", "coverage", "fractions", "seed")  # a given split has no fractions or seed
+    params = [f"{k}: {ss[k]}" for k in keys if k in ss]
     tool = _dict(audit.get("mmseqs")).get("version")
     out = ['<h2 id="split">3. Split and leakage audit</h2>',
            f"<p>Method: <b>{_e(ss.get('method', NA))}</b>" + (

@@ -390,3 +390,10 @@ def test_per_class_table_zero_recall_and_cuts(binary: Path, tmp_path: Path):
     parts = ", ".join(f"{v['cut']} of {v['n']} {s}" for s, v in cuts.items())
     assert f"Longer than max_len 100 and cut (the first and last halves of max_len kept): " \
         f"{parts}." in cnn
+
+
+def test_given_split_shows_no_fractions_or_seed(binary: Path, tmp_path: Path):
+    summary = json.loads((binary / "split_summary.json").read_text())
+    _dump(binary / "split_summary.json", {**summary, "method": "given"})
+    split = _build(binary, tmp_path).split('id="split"')[1].split('id="models"')[0]
+    assert "Method: <b>given</b> (identity: 0.3; coverage: 0.8)." in split
