@@ -25,13 +25,10 @@ from . import diagnostics as dg
 from . import evaluate as ev
 from .io import write_text
 from .report_html import (
-    AE_KEYS,
-    CLASS_KEYS,
-    LABELS,
     NA,
-    REG_KEYS,
     SPLITS,
     _badge,
+    _dict,
     _e,
     _fmt,
     _howto,
@@ -40,6 +37,7 @@ from .report_html import (
     _pct,
     _table,
 )
+from .report_models import baselines_section, headline_cell, models_section
 
 
 class _Plots:
@@ -78,11 +76,6 @@ class _Data:
     def leakage(self) -> dict:
         """The audit (``audit.json``, else the summary in ``checks.json``)."""
         return self.audit or self.checks.get("leakage") or {}
-
-
-def _dict(value: Any) -> dict:
-    """``value`` when it is a dict, else an empty dict (a file with an unexpected shape)."""
-    return value if isinstance(value, dict) else {}
 
 
 def _guard(title: str, anchor: str, fn: Callable[..., str], *args: Any) -> str:
@@ -340,169 +333,6 @@ def _split(d: _Data, plot: _Plots) -> str:
     return "".join(out)
 
 
-# ----------------------------------------------------------------------------- 4. models
-
-def _keys(d: _Data) -> tuple[str, ...]:
-    """The metric columns of the comparison table for this dataset's task."""
-    return REG_KEYS if d.task == "regression" else CLASS_KEYS
-
-
-def _controls(c: Mapping) -> tuple[str, str]:
-    """Permutation and shuffle control cells (chance reached is good, else red)."""
-    ctl = c.get("controls") or {}
-    perm, shuf = ctl.get("permutation"), ctl.get("shuffle")
-    p = "—" if not perm else (f"{_fmt(perm.get('test_metric'))} " + (
-        '<span class="good">at chance</span>' if perm.get("chance")
-        else '<span class="bad">NOT at chance</span>'))
-    s = "—" if not shuf else (f"{_fmt(shuf.get('test_metric'))} "
-                              f"(Δ {_fmt(shuf.get('delta'), signed=True)})")
-    return p, s
-
-
-def _headline_cell(d: _Data, c: Mapping, test: Mapping) -> str:
-    """The headline test metric with its CI; for an autoencoder its reconstruction accuracy
-    and, when checked, the linear probe of its latent vectors."""
-    main = c.get("test_metric", test.get(d.metric))
-    ci = c.get("ci") or [None, None]
-    head = f"{_fmt(main)} [{_fmt(ci[0])}, {_fmt(ci[-1])}]" if c.get("ci") else _fmt(main)
-    recon = _dict(c.get("reconstruction_accuracy")).get("test",
-                                                         test.get("reconstruction_accuracy"))
-    if main is None and recon is not None:
-        head = f"reconstruction {_fmt(recon)}"
-        probe = _dict(c.get("probe"))
-        if probe:
-            head += f"; linear probe {_e(probe.get('metric', ''))} {_fmt(probe.get('test'))}"
-    return head
-
-
-def _model_row(d: _Data, name: str, m: Mapping) -> list[str]:
-    """One comparison-table row: headline metric, task metrics, shortcut delta, controls."""
-    c, test = m["check"], _dict(m["metrics"].get("test"))
-    best = _dict(c.get("best_shortcut"))
-    delta = c.get("delta_vs_best_shortcut")
-    margin = d.checks.get("margin", 0.0)
-    delta_cell = "—" if delta is None else (
-        f'<span class="{"good" if delta >= margin else "bad"}">{_fmt(delta, signed=True)}'
-        f"</span> vs {_e(best.get('label', best.get('name', '?')))}")
-    gap = _dict(c.get("gap")).get("train_test_gap")
-    return [f"<b>{_e(name)}</b>", _headline_cell(d, c, test),
-            *(_fmt(test.get(k)) for k in _keys(d)), delta_cell, _fmt(gap, signed=True),
-            _fmt(c.get("best_epoch", m["info"].get("best_epoch"))), *_controls(c),
-            _badge(c.get("status"))]
-
-
-def _baseline_value(b: Any, split: str, metric: str) -> Any:
-    """A baseline's score on ``split``: a number, or ``metric`` from a dict of metrics."""
-    v = b.get(split) if isinstance(b, Mapping) else None
-    return v.get(metric) if isinstance(v, Mapping) else v
-
-
-def _comparison(d: _Data) -> str:
-    """The model comparison table, with the shortcut baselines as grey rows below."""
-    header = ["Model", f"Test {LABELS.get(d.metric, d.metric)} [95% CI]",
-              *(LABELS[k] for k in _keys(d)), "Δ vs best shortcut", "Train–test gap",
-              "Best epoch", "Permutation control", "Shuffle control", "Status"]
-    rows = [_model_row(d, n, m) for n, m in d.models.items()]
-    blank = ["—"] * (len(header) - 2 - len(_keys(d)))
-    for name, b in d.baselines.items():
-        test = _dict(_dict(b).get("test"))
-        rows.append([f'<span class="muted">shortcut: {_e(name)}</span>',
-                     _fmt(_baseline_value(b, "test", d.metric)),
-                     *(_fmt(test.get(k)) for k in _keys(d)), *blank])
-    return _table(header, rows) if rows else _na("Models")
-
-
-def _history_note(mdir: Path) -> str:
-    """Epochs, training time and throughput from ``history.csv``, as one sentence."""
-    try:
-        h = ev.read_tsv(mdir / "history.csv", ())
-    except (OSError, ValueError):
-        return ""
-    secs = h["seconds"].sum() if "seconds" in h.columns else None
-    sps = h["samples_per_sec"].mean() if "samples_per_sec" in h.columns else None
-    return (f"{len(h)} epochs, {_fmt(secs, 1)} s in all, {_fmt(sps, 0)} samples/s on average.")
-
-
-def _metrics_table(metrics: Mapping) -> str:
-    """Train/valid/test rows of every metric in ``metrics.json``, known ones first."""
-    known = CLASS_KEYS + REG_KEYS + AE_KEYS + ("n",)
-    found = dict.fromkeys(k for s in SPLITS for k in (metrics.get(s) or {}))
-    keys = [k for k in known if k in found] + [k for k in found if k not in known]
-    rows = [[_e(s), *(_fmt((metrics.get(s) or {}).get(k)) for k in keys)]
-            for s in SPLITS if metrics.get(s)]
-    return _table(["Split", *(LABELS.get(k, k) for k in keys)], rows) if rows else _na(
-        "Metrics (metrics.json)")
-
-
-def _model_detail(d: _Data, name: str, m: Mapping, plot: _Plots) -> str:
-    """Per-model block: recipe, metrics table, learning curves and task plots."""
-    info, mdir, c = m["info"], m["dir"], m["check"]
-    params = ", ".join(f"{k}={v}" for k, v in (info.get("params") or {}).items())[:400]
-    task = info.get("task") or d.task
-    pred, names = mdir / "predictions.tsv", info.get("class_names")
-    figs = [plot(ev.plot_learning_curves, mdir / "history.csv", alt=f"{name} learning curves",
-                 best_epoch=info.get("best_epoch"), metric=d.metric)
-            if (mdir / "history.csv").exists()
-            else _na("Learning curves (history.csv)")]
-    if not pred.exists():
-        figs.append(_na("Predictions (predictions.tsv)"))
-    elif task in ev.AUTOENCODER_TASKS or name.startswith("autoencoder"):
-        figs.append(plot(ev.plot_reconstruction, pred, alt=f"{name} reconstruction"))
-    elif task == "regression":
-        figs.append(plot(ev.plot_scatter, pred, alt=f"{name} predicted vs true"))
-    else:
-        figs += [plot(ev.plot_confusion, pred, names, alt=f"{name} confusion matrix"),
-                 plot(ev.plot_roc_pr, pred, names, alt=f"{name} ROC and PR")]
-    if c.get("by_identity_bin") or c.get("by_length_bin"):
-        figs.append(plot(ev.plot_metric_by_bin, c, alt=f"{name} metric by bin", metric=d.metric))
-    recipe = f"{_e(info.get('model', name))}, task {_e(task or NA)}" + (
-        f"; {_e(params)}" if params else "")
-    return (f'<div class="model" id="model-{_e(name)}"><h3>{_e(name)} {_badge(c.get("status"))}'
-            f'</h3><p class="muted">{recipe}. {_e(_history_note(mdir))}</p>'
-            + _cut_note(info, m.get("cuts")) + _metrics_table(m["metrics"])
-            + _class_detail(m.get("classes"))
-            + f'<div class="plots">{"".join(figs)}</div></div>')
-
-
-def _cut_note(info: Mapping, cuts: Mapping | None) -> str:
-    """One sentence: how many sequences per split were longer than ``max_len``."""
-    if not cuts:
-        return ""
-    rule = {"ends": "the first and last halves of max_len kept", "right": "the start kept",
-            "left": "the end kept", "center": "the middle kept"}.get(
-        str(info.get("truncate")), str(info.get("truncate", "?")))
-    parts = ", ".join(f"{_fmt(v['cut'])} of {_fmt(v['n'])} {s}" for s, v in cuts.items())
-    return (f"<p>Longer than max_len {_fmt(info.get('max_len'))} and cut ({_e(rule)}): "
-            f"{parts}.</p>")
-
-
-def _class_detail(table: pd.DataFrame | None) -> str:
-    """Per-class test precision / recall / F1; recall 0 in red."""
-    if table is None:
-        return ""
-    rows = [[_e(r["class"]), _fmt(int(r["support"])), _fmt(int(r["predicted"])),
-             _fmt(r["precision"]),
-             f'<span class="bad">{_fmt(r["recall"])}</span>' if r["recall"] == 0
-             else _fmt(r["recall"]), _fmt(r["f1"])] for _, r in table.iterrows()]
-    return "<p>Per class, on test:</p>" + _table(
-        ["Class", "Test sequences", "Predicted", "Precision", "Recall", "F1"], rows)
-
-
-def _models(d: _Data, plot: _Plots) -> str:
-    """Section 4: comparison table (with shortcuts) and one block per model."""
-    details = "".join(_model_detail(d, n, m, plot) for n, m in d.models.items())
-    return f'<h2 id="models">4. Models</h2>{_comparison(d)}{details}'
-
-
-def _baselines(d: _Data) -> str:
-    """Section 5: every shortcut baseline on train/valid/test, with its parameters."""
-    rows = [[_e(n), *(_fmt(_baseline_value(b, s, d.metric)) for s in SPLITS),
-             _e(", ".join(f"{k}={v}" for k, v in (b.get("params") or {}).items())
-                if isinstance(b, Mapping) else "")] for n, b in d.baselines.items()]
-    body = _table(["Shortcut", *(f"{s} {d.metric}" for s in SPLITS), "Parameters"], rows)
-    return f'<h2 id="baselines">5. Shortcut baselines</h2>{body if rows else _na("Baselines")}'
-
-
 def build_report(dataset_dir: str | os.PathLike, out_html: str | os.PathLike,
                  title: str | None = None) -> None:
     """Write one self-contained HTML report for the dataset folder ``dataset_dir`` to
@@ -519,8 +349,8 @@ def build_report(dataset_dir: str | os.PathLike, out_html: str | os.PathLike,
                 + _guard("1. Summary", "summary", _summary, d)
                 + _guard("2. Dataset", "dataset", _dataset, d, plot)
                 + _guard("3. Split and leakage audit", "split", _split, d, plot)
-                + _guard("4. Models", "models", _models, d, plot)
-                + _guard("5. Shortcut baselines", "baselines", _baselines, d) + _howto())
+                + _guard("4. Models", "models", models_section, d, plot)
+                + _guard("5. Shortcut baselines", "baselines", baselines_section, d) + _howto())
     write_text(_page(title or f"seqnn report: {d.root.name}", body), out_html)
 
 
@@ -540,7 +370,7 @@ def _index_column(d: _Data, models: list[str]) -> list[str]:
             cells.append("—")
             continue
         c, best = m["check"], _dict(m["check"].get("best_shortcut"))
-        head = _headline_cell(d, c, _dict(m["metrics"].get("test")))
+        head = headline_cell(d, c, _dict(m["metrics"].get("test")))
         head = head if head.startswith("reconstruction") else f"{_e(d.metric)} {head}"
         acc = _dict(m["metrics"].get("test")).get("accuracy")
         if acc is not None:

@@ -118,3 +118,8 @@ def _page(title: str, body: str) -> str:
     """A complete HTML document with inline CSS."""
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}'
             f"</title><style>{CSS}</style></head><body><h1>{_e(title)}</h1>{body}</body></html>")
+
+
+def _dict(value: Any) -> dict:
+    """``value`` when it is a dict, else an empty dict (a file with an unexpected shape)."""
+    return value if isinstance(value, dict) else {}
