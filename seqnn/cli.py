@@ -362,11 +362,18 @@ def report(dataset_dir: str, out: str, title: str | None) -> None:
 @click.argument("results_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--datasets", required=True, help="Comma-separated dataset names.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
-def report_index(results_dir: str, datasets: str, out: str) -> None:
+@click.option("--others/--no-others", default=True, show_default=True,
+              help="Also list the other dataset folders under RESULTS_DIR that have a "
+                   "report.html (e.g. from another config's run), after the given ones.")
+def report_index(results_dir: str, datasets: str, out: str, others: bool) -> None:
     """A page putting several datasets (e.g. published vs cluster split) side by side."""
     from .report import build_index
 
-    build_index(results_dir, [d for d in datasets.split(",") if d], out)
+    names = [d for d in datasets.split(",") if d]
+    if others:
+        found = sorted(p.parent.name for p in Path(results_dir).glob("*/report.html"))
+        names += [n for n in found if n not in names]
+    build_index(results_dir, names, out)
 
 
 @main.command()

@@ -397,3 +397,24 @@ def test_given_split_shows_no_fractions_or_seed(binary: Path, tmp_path: Path):
     _dump(binary / "split_summary.json", {**summary, "method": "given"})
     split = _build(binary, tmp_path).split('id="split"')[1].split('id="models"')[0]
     assert "Method: <b>given</b> (identity: 0.3; coverage: 0.8)." in split
+
+
+def test_report_index_cli_also_lists_other_reported_datasets(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from seqnn.cli import main
+
+    results = tmp_path / "results"
+    for name in ("b_given", "a_other"):
+        make_dataset(results / name)
+    (results / "a_other" / "report.html").write_text("<html></html>")  # another config's run
+    (results / "no_report").mkdir()
+    out = results / "index.html"
+    args = ["report-index", str(results), "--datasets", "b_given", "-o", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    text = out.read_text()
+    assert 'href="b_given/report.html"' in text and 'href="a_other/report.html"' in text
+    assert text.index("<th>b_given</th>") < text.index("<th>a_other</th>")
+    assert "no_report" not in text
+    assert CliRunner().invoke(main, [*args, "--no-others"]).exit_code == 0
+    assert "a_other" not in out.read_text()
