@@ -15,7 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-SPLITS = ("train", "valid", "test")
+from .split import SPLITS
+
+Table = str | os.PathLike | pd.DataFrame
 
 
 def class_table(predictions: pd.DataFrame, class_names: Sequence[str] | None = None,
@@ -24,27 +26,23 @@ def class_table(predictions: pd.DataFrame, class_names: Sequence[str] | None = N
 
     ``predictions`` has ``split``, ``true`` and ``predicted`` columns (a model's
     ``predictions.tsv``). Rows follow ``class_names`` (else sorted true labels); a class
-    absent from ``split`` has support 0 and missing recall; a class never predicted has
-    precision 0. Raises ``ValueError`` when ``split`` has no rows.
+    absent from ``split`` has support 0 and missing recall and F1; a class never predicted
+    has precision 0. Raises ``ValueError`` when ``split`` has no rows.
     """
+    from sklearn.metrics import precision_recall_fscore_support
+
     df = predictions[predictions["split"] == split] if "split" in predictions else predictions
     if df.empty:
         raise ValueError(f"no predictions for split {split!r}")
     true, pred = df["true"].astype(str).to_numpy(), df["predicted"].astype(str).to_numpy()
     names = [str(c) for c in class_names] if class_names else sorted(set(true))
-    rows = []
-    for name in names:
-        support = int((true == name).sum())
-        called = int((pred == name).sum())
-        hit = int(((true == name) & (pred == name)).sum())
-        recall = hit / support if support else np.nan
-        precision = hit / called if called else 0.0
-        f1 = (2 * precision * recall / (precision + recall)
-              if support and precision + recall > 0 else (np.nan if not support else 0.0))
-        rows.append({"class": name, "support": support, "predicted": called,
-                     "precision": precision, "recall": recall, "f1": f1})
-    return pd.DataFrame(rows, columns=["class", "support", "predicted", "precision", "recall",
-                                       "f1"])
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true, pred, labels=names, zero_division=0.0)
+    absent = support == 0
+    return pd.DataFrame({
+        "class": names, "support": support.astype(int),
+        "predicted": [int((pred == n).sum()) for n in names], "precision": precision,
+        "recall": np.where(absent, np.nan, recall), "f1": np.where(absent, np.nan, f1)})
 
 
 def zero_recall(table: pd.DataFrame) -> list[str]:
@@ -52,17 +50,31 @@ def zero_recall(table: pd.DataFrame) -> list[str]:
     return table.loc[(table["support"] > 0) & (table["recall"] == 0), "class"].tolist()
 
 
-def cut_counts(sequences_tsv: str | os.PathLike, splits_tsv: str | os.PathLike,
-               max_len: int) -> dict[str, dict[str, int]]:
-    """``{split: {"n": sequences, "cut": longer than max_len}}`` for train, valid and test."""
-    seqs = pd.read_csv(sequences_tsv, sep="\t", usecols=["id", "sequence"], dtype=str,
-                       keep_default_na=False)
-    splits = pd.read_csv(splits_tsv, sep="\t", usecols=["id", "split"], dtype=str,
-                         keep_default_na=False)
-    merged = splits.merge(seqs, on="id", how="inner")
-    long = merged["sequence"].str.len() > int(max_len)
-    return {s: {"n": int((merged["split"] == s).sum()),
-                "cut": int((long & (merged["split"] == s)).sum())} for s in SPLITS}
+def _frame(table: Table, columns: list[str]) -> pd.DataFrame:
+    if isinstance(table, pd.DataFrame):
+        return table[columns]
+    return pd.read_csv(table, sep="\t", usecols=columns, dtype=str, keep_default_na=False)
 
 
-__all__ = ["class_table", "zero_recall", "cut_counts"]
+def split_lengths(sequences: Table, splits: Table) -> pd.DataFrame:
+    """``split`` and sequence ``length`` of every record in both tables (files or frames
+    with ``id``/``sequence`` and ``id``/``split``)."""
+    merged = _frame(splits, ["id", "split"]).merge(_frame(sequences, ["id", "sequence"]),
+                                                   on="id", how="inner")
+    return pd.DataFrame({"split": merged["split"], "length": merged["sequence"].str.len()})
+
+
+def count_cuts(lengths: pd.DataFrame, max_len: int) -> dict[str, dict[str, int]]:
+    """``{split: {"n": sequences, "cut": longer than max_len}}`` for train, valid and test,
+    from a :func:`split_lengths` table."""
+    long = lengths["length"] > int(max_len)
+    return {s: {"n": int((lengths["split"] == s).sum()),
+                "cut": int((long & (lengths["split"] == s)).sum())} for s in SPLITS}
+
+
+def cut_counts(sequences: Table, splits: Table, max_len: int) -> dict[str, dict[str, int]]:
+    """:func:`count_cuts` of the two tables (files or frames)."""
+    return count_cuts(split_lengths(sequences, splits), max_len)
+
+
+__all__ = ["class_table", "zero_recall", "split_lengths", "count_cuts", "cut_counts"]

@@ -71,6 +71,7 @@ class _Data:
     models: dict[str, dict] = field(default_factory=dict)
     task: str | None = None
     metric: str = "mcc"
+    split_lengths: pd.DataFrame | None = None  # split and length of every sequence
 
     @property
     def leakage(self) -> dict:
@@ -98,6 +99,9 @@ def _load(dataset_dir: str | os.PathLike, with_sequences: bool = True) -> _Data:
     d = _Data(root, *(ev.read_json(root / f) or {} for f in (
         "ingest.json", "split_summary.json", "audit.json", "baselines.json", "checks.json")),
         sequences=seqs)
+    if seqs is not None and (root / "splits.tsv").exists():
+        with contextlib.suppress(ValueError, KeyError, OSError):
+            d.split_lengths = dg.split_lengths(seqs, root / "splits.tsv")
     checked = _dict(d.checks.get("models"))
     found = [p.name for p in (root / "models").glob("*") if p.is_dir()]
     for name in [*checked, *sorted(set(found) - set(checked))]:  # checked models first
@@ -105,7 +109,8 @@ def _load(dataset_dir: str | os.PathLike, with_sequences: bool = True) -> _Data:
         d.models[name] = {"dir": mdir, "info": ev.read_json(mdir / "model.json") or {},
                           "metrics": ev.read_json(mdir / "metrics.json") or {},
                           "check": _dict(checked.get(name))}
-        d.models[name].update(_class_results(d, d.models[name]))
+        if with_sequences:  # the index page needs neither table
+            d.models[name].update(_class_results(d, d.models[name]))
     d.models = dict(sorted(d.models.items(), key=lambda kv: (  # autoencoders last
         kv[1]["check"].get("task") in ev.AUTOENCODER_TASKS
         or kv[1]["info"].get("task") in ev.AUTOENCODER_TASKS)))
@@ -124,7 +129,7 @@ def _load(dataset_dir: str | os.PathLike, with_sequences: bool = True) -> _Data:
 
 def _class_results(d: _Data, m: Mapping) -> dict:
     """``classes`` (per-class test table or None) and ``cuts`` (sequences over the model's
-    ``max_len`` per split, or None) of one model, read from its files."""
+    ``max_len`` per split, or None) of one model."""
     out: dict = {"classes": None, "cuts": None}
     info, pred = m["info"], m["dir"] / "predictions.tsv"
     if info.get("task") in ev.CLASSIFICATION and pred.exists():
@@ -132,11 +137,8 @@ def _class_results(d: _Data, m: Mapping) -> dict:
             out["classes"] = dg.class_table(ev.read_tsv(pred, ("id", "split", "true",
                                                               "predicted")),
                                             info.get("class_names"))
-    if isinstance(info.get("max_len"), int) and (d.root / "splits.tsv").exists() and (
-            d.root / "sequences.tsv").exists():
-        with contextlib.suppress(ValueError, KeyError, OSError):
-            out["cuts"] = dg.cut_counts(d.root / "sequences.tsv", d.root / "splits.tsv",
-                                        info["max_len"])
+    if isinstance(info.get("max_len"), int) and d.split_lengths is not None:
+        out["cuts"] = dg.count_cuts(d.split_lengths, info["max_len"])
     return out
 
 

@@ -194,7 +194,7 @@ class CNN(SeqModel):
         self.attention = AttentionPool(width) if pool == "attention" else None
         self.embed_size = 2 * width if pool == "attention" else pooled_width(width, pool)
         if self.ends:
-            self.embed_size += 2 * self.convs.out_channels
+            self.embed_size += 2 * width  # the N- and C-terminal maxima
         hidden = [int(head_hidden)] if head_hidden else []
         self.head = head(self.embed_size, hidden, n_outputs, activation, dropout)
 
