@@ -2,7 +2,9 @@
 
 Trains each model of the default config (or the ones given) with several seeds on the
 published train split, early-stops on the published validation split and reports test
-accuracy and MCC as mean +- sd. Needs the workflow's ingest/split/encode outputs:
+accuracy and MCC as mean +- sd. A model trained as an ensemble of k members (``ensemble: k``)
+uses seeds ``seed * k .. seed * k + k - 1`` for run ``seed``, so that no two runs share a
+member. Needs the workflow's ingest/split/encode outputs:
 
     snakemake --cores 2 results/amp_published/encoded.npz results/amp_published/splits.tsv
     python benchmarks/amp_accuracy.py --seeds 0 1 2 [--models cnn rnn mlp]
@@ -38,8 +40,9 @@ def main() -> None:
     for name in args.models:
         block = json.loads(args.spec) if args.spec else cfg["models"][name]
         accs, mccs, secs, epochs = [], [], [], []
+        size = int(block.get("train", {}).get("ensemble", 1))
         for seed in args.seeds:
-            settings = {**block.get("train", {}), "seed": seed, "threads": args.threads,
+            settings = {**block.get("train", {}), "seed": seed * size, "threads": args.threads,
                         "quiet": True, "max_len": 200}
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()

@@ -4,9 +4,11 @@
 ``format_version``, ``model`` (registry name), ``params`` (``model.config``), ``task``,
 ``class_names``, ``n_outputs``, ``max_len``, ``truncate``, ``alphabet_policy``,
 ``seqnn_version``, ``torch_version``, ``data_hash``, ``created``, plus whatever the caller
-adds (e.g. ``identity_threshold``, ``best_epoch``). Loading never unpickles: weights come from
-``safetensors.torch.load_file`` and the recipe from JSON. Every problem with a model
-directory raises :class:`CheckpointError` (a ``ValueError``) naming the file and the reason.
+adds (e.g. ``identity_threshold``, ``best_epoch``, or ``ensemble``: the number of averaged
+members, whose weights are stored as ``members.<i>.<name>``). Loading never unpickles:
+weights come from ``safetensors.torch.load_file`` and the recipe from JSON. Every problem
+with a model directory raises :class:`CheckpointError` (a ``ValueError``) naming the file
+and the reason.
 """
 
 from __future__ import annotations
@@ -119,12 +121,22 @@ def read_weights(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def build_model(meta: dict[str, Any]) -> nn.Module:
-    """Rebuild the (untrained) model described by a ``model.json`` record."""
+    """Rebuild the (untrained) model described by a ``model.json`` record.
+
+    A record with ``"ensemble": k`` (k >= 2) rebuilds a :class:`seqnn.models.ensemble.Ensemble`
+    of ``k`` such models.
+    """
     from .models import get_model
+    from .models.ensemble import Ensemble
 
     params = {k: v for k, v in meta["params"].items() if k not in ("n_outputs", "task")}
+    size = meta.get("ensemble", 1)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise CheckpointError(f"{META_FILE}: 'ensemble' must be a positive integer, got {size!r}")
     try:
-        return get_model(meta["model"], n_outputs=meta["n_outputs"], task=meta["task"], **params)
+        members = [get_model(meta["model"], n_outputs=meta["n_outputs"], task=meta["task"],
+                             **params) for _ in range(size)]
+        return Ensemble(members) if size > 1 else members[0]
     except (TypeError, ValueError) as err:
         msg = f"{META_FILE}: cannot rebuild model {meta['model']!r}: {err}"
         raise CheckpointError(msg) from None

@@ -158,7 +158,7 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
     value = metrics["test"].get(metric)
     entry: dict = {"model": meta.get("model"), "task": task, "metric": metric,
                    "test_metric": value, "ci": list(ci), "warnings": [],
-                   "best_epoch": meta.get("best_epoch")}
+                   "best_epoch": meta.get("member_best_epochs") or meta.get("best_epoch")}
     entry["gap"] = {s: metrics.get(s, {}).get(metric) for s in ("train", "valid", "test")}
     if entry["gap"]["train"] is not None and value is not None:
         entry["gap"]["train_test_gap"] = entry["gap"]["train"] - value

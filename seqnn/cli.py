@@ -273,6 +273,8 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
 @click.option("--threads", type=int, default=None)
 @click.option("--epochs", type=int, default=None)
 @click.option("--max-epochs", type=int, default=None, help="Cap on epochs (controls).")
+@click.option("--ensemble", type=int, default=None,
+              help="Train K members (seeds seed..seed+K-1) and save their average.")
 @click.option("--control", type=click.Choice(["permutation", "shuffle"]), default=None,
               help="Train a control: shuffled labels or residue-shuffled sequences.")
 @click.option("--control-run", type=int, default=1, show_default=True,
@@ -282,8 +284,8 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
 def train(data: str, splits: str, spec: str | None, config_file: str | None,
           model_name: str | None, params: str | None, name: str | None, task: str | None,
           out: str, device: str | None, seed: int | None, threads: int | None,
-          epochs: int | None, max_epochs: int | None, control: str | None, control_run: int,
-          resume: bool, quiet: bool) -> None:
+          epochs: int | None, max_epochs: int | None, ensemble: int | None,
+          control: str | None, control_run: int, resume: bool, quiet: bool) -> None:
     """Train one model on an encoded dataset and a split table; write its folder."""
     from .config import ConfigError, model_from_dict, parse_json_arg
     from .experiment import run_training
@@ -303,7 +305,8 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
         raise ConfigError("give --model NAME, or --spec/--config with a 'model' key")
     m = model_from_dict(name or block["model"], block)
     settings = dict(m.train)
-    given = {"device": device, "seed": seed, "threads": threads, "epochs": epochs}
+    given = {"device": device, "seed": seed, "threads": threads, "epochs": epochs,
+             "ensemble": ensemble}
     settings.update({k: v for k, v in given.items() if v is not None})
     if max_len is not None:
         settings.setdefault("max_len", max_len)

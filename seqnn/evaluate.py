@@ -124,23 +124,33 @@ def _predictions(path: PathLike, split: str | None = "test") -> pd.DataFrame:
 def plot_learning_curves(history_csv: PathLike, path: PathLike, best_epoch: int | None = None,
                          metric: str | None = None) -> None:
     """Loss (left) and ``metric`` (default: the first one logged) per epoch, train vs valid,
-    with the best epoch marked (given, or the epoch of lowest validation loss)."""
+    with the best epoch marked (given, or the epoch of lowest validation loss).
+
+    An ensemble's history (a ``member`` column) draws one pair of curves per member, each
+    member's best epoch unmarked."""
     h = read_tsv(history_csv, ())
     if "epoch" not in h.columns or h.empty:
         raise PlotUnavailable(f"{history_csv}: no 'epoch' rows")
     names = [c[6:] for c in h.columns if c.startswith(("train_", "valid_")) and c[6:] != "loss"]
     if metric not in names:
         metric = next(iter(names), None)
-    if best_epoch is None and "valid_loss" in h.columns and h["valid_loss"].notna().any():
+    members = list(h.groupby("member")) if "member" in h.columns else [(None, h)]
+    if len(members) > 1:
+        best_epoch = None
+    elif best_epoch is None and "valid_loss" in h.columns and h["valid_loss"].notna().any():
         best_epoch = int(h.loc[h["valid_loss"].idxmin(), "epoch"])
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=WIDE)
     for ax, name in zip(axes, ["loss", metric], strict=True):
-        for split, style in (("train", "-"), ("valid", "--")):
+        for split, style, color in (("train", "-", "C0"), ("valid", "--", "C1")):
             col = f"{split}_{name}"
-            if name and col in h.columns:
-                ax.plot(h["epoch"], h[col], style, marker="o" if len(h) < 3 else None,
-                        label=split)
+            if not name or col not in h.columns:
+                continue
+            for i, (member, part) in enumerate(members):
+                label = split if member is None else f"{split} (members)" if i == 0 else None
+                ax.plot(part["epoch"], part[col], style, color=color, label=label,
+                        marker="o" if len(part) < 3 else None,
+                        alpha=1.0 if member is None else 0.6)
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", ls=":", label=f"best epoch {best_epoch}")
         ax.set(xlabel="epoch", ylabel=name or "no metric logged")

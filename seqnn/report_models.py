@@ -77,8 +77,15 @@ def _model_row(d: _Data, name: str, m: Mapping) -> list[str]:
     gap = _dict(c.get("gap")).get("train_test_gap")
     return [f"<b>{_e(name)}</b>", headline_cell(d, c, test),
             *(_fmt(test.get(k)) for k in _keys(d)), delta_cell, _fmt(gap, signed=True),
-            _fmt(c.get("best_epoch", m["info"].get("best_epoch"))), *_controls(c),
+            _epochs(c.get("best_epoch", m["info"].get("best_epoch"))), *_controls(c),
             _badge(c.get("status"))]
+
+
+def _epochs(value: Any) -> str:
+    """A best epoch, or an ensemble's members' best epochs, for a table cell."""
+    if isinstance(value, list):
+        return _e(", ".join(_fmt(v) for v in value))
+    return _fmt(value)
 
 
 def _baseline_value(b: Any, split: str, metric: str) -> Any:
@@ -110,7 +117,10 @@ def _history_note(mdir: Path) -> str:
         return ""
     secs = h["seconds"].sum() if "seconds" in h.columns else None
     sps = h["samples_per_sec"].mean() if "samples_per_sec" in h.columns else None
-    return (f"{len(h)} epochs, {_fmt(secs, 1)} s in all, {_fmt(sps, 0)} samples/s on average.")
+    members = h["member"].nunique() if "member" in h.columns else 1
+    who = f" over {members} ensemble members" if members > 1 else ""
+    return (f"{len(h)} epochs{who}, {_fmt(secs, 1)} s in all, {_fmt(sps, 0)} samples/s on "
+            "average.")
 
 
 def _metrics_table(metrics: Mapping) -> str:
@@ -147,6 +157,10 @@ def _model_detail(d: _Data, name: str, m: Mapping, plot: _Plots) -> str:
         figs.append(plot(ev.plot_metric_by_bin, c, alt=f"{name} metric by bin", metric=d.metric))
     recipe = f"{_e(info.get('model', name))}, task {_e(task or NA)}" + (
         f"; {_e(params)}" if params else "")
+    if isinstance(info.get("ensemble"), int) and info["ensemble"] > 1:
+        seeds = ", ".join(map(str, info.get("ensemble_seeds") or []))
+        recipe += (f"; an ensemble of {_fmt(info['ensemble'])} members (seeds {_e(seeds)}) "
+                   "averaging their probabilities")
     return (f'<div class="model" id="model-{_e(name)}"><h3>{_e(name)} {_badge(c.get("status"))}'
             f'</h3><p class="muted">{recipe}. {_e(_history_note(mdir))}</p>'
             + _cut_note(info, m.get("cuts")) + _metrics_table(m["metrics"])

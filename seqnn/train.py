@@ -78,6 +78,9 @@ class TrainConfig:
     an exponential moving average of the weights with that decay per step (warmed up as
     ``min(ema, (1 + t) / (10 + t))``); validation, early stopping and the saved model then
     use the averaged weights, which smooths the epoch-to-epoch swings of a noisy run.
+    ``ensemble`` k > 1 trains k members with seeds ``seed .. seed + k - 1``, each early-stopped
+    on its own, and saves them as one model averaging their predictions
+    (:mod:`seqnn.ensemble`).
     """
 
     epochs: int = 100
@@ -88,6 +91,7 @@ class TrainConfig:
     scheduler: str = "none"
     grad_clip: float | None = 1.0
     ema: float = 0.0
+    ensemble: int = 1
     patience: int = 10
     monitor: str | None = None
     class_weights: str | float = "none"
@@ -111,7 +115,7 @@ class TrainConfig:
                 got = getattr(self, name)
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {got!r}")
         class_weight_power(self.class_weights)  # raises on a bad value
-        for name in ("epochs", "batch_size", "max_len", "patience"):
+        for name in ("epochs", "batch_size", "max_len", "patience", "ensemble"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if not 0.0 <= self.ema < 1.0:
@@ -388,6 +392,12 @@ def train_model(
     ``history``, ``model_dir``, ``metrics``.
     """
     _check_inputs(train, valid, test)
+    if config.ensemble > 1:
+        from .ensemble import train_ensemble
+
+        return train_ensemble(train, valid, model_name=model_name, model_params=model_params,
+                              config=config, out_dir=out_dir, resume=resume, meta=meta,
+                              test=test, evaluate=evaluate, restart_on_change=restart_on_change)
     limit_primitive_cache()
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -241,3 +242,31 @@ def test_train_takes_one_model_of_a_workflow_config(runner: CliRunner, tmp_path:
     assert res.exit_code == 0, res.output
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["params"]["hidden"] == [8] and meta["name"] == "big"
+
+
+def test_train_ensemble_then_predict_with_it(runner: CliRunner, tmp_path: Path) -> None:
+    seqs = ["KKKKAAGG", "AAGGLLVV", "KKKKLLAA", "GGAAVVLL"] * 4
+    ids = [f"s{i}" for i in range(16)]
+    pd.DataFrame({"id": ids, "sequence": seqs, "label": ["pos", "neg"] * 8}).to_csv(
+        tmp_path / "seqs.tsv", sep="\t", index=False)
+    pd.DataFrame({"id": ids, "split": ["train"] * 12 + ["valid"] * 4}).to_csv(
+        tmp_path / "splits.tsv", sep="\t", index=False)
+    res = runner.invoke(main, [
+        "train", str(tmp_path / "seqs.tsv"), str(tmp_path / "splits.tsv"), "--task", "binary",
+        "--model", "mlp", "--params", '{"hidden": [4]}', "--epochs", "2", "--ensemble", "2",
+        "--seed", "7", "--quiet", "--device", "cpu", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert (meta["ensemble"], meta["ensemble_seeds"]) == (2, [7, 8])
+    assert sorted(p.name for p in (tmp_path / "m" / "members").iterdir()) == ["0", "1"]
+    write(tmp_path / "new.fa", ">a\nKKKKAAGG\n>b\nGGAAVVLL\n")
+    res = runner.invoke(main, ["predict", str(tmp_path / "m"), str(tmp_path / "new.fa"),
+                               "-o", str(tmp_path / "p.tsv"), "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    ref = pd.read_csv(tmp_path / "m" / "predictions.tsv", sep="\t").set_index("id")
+    np.testing.assert_allclose(got["p_pos"], ref.loc[["s0", "s3"], "p_pos"], atol=1e-6)
+    res = runner.invoke(main, ["embed", str(tmp_path / "m"), str(tmp_path / "new.fa"),
+                               "-o", str(tmp_path / "e.tsv"), "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "e.tsv", sep="\t").shape == (2, 1 + 2 * 4)

@@ -18,6 +18,7 @@ from seqnn.models.layers import (
     Maxout,
     MaxoutConv1d,
     MaxoutLinear,
+    composition,
     get_activation,
     masked_max,
     masked_max_pool1d,
@@ -180,6 +181,7 @@ INVARIANCE = [
     ("rnn", {"conv_channels": 6, "conv_kernel": 5, "conv_pool": 3, "activation": "tanh",
              "batch_norm": True, "input": "embedding"}),
     ("rnn", {"conv_channels": 6, "conv_pool": 2, "pool": "meanmax", "activation": "maxout"}),
+    ("rnn", {"conv_channels": 6, "conv_pool": 3, "composition": True}),
     ("autoencoder", {}),
     ("autoencoder", {"batch_norm": True, "activation": "maxout", "pool": "meanmax"}),
     ("autoencoder", {"encoder": "gru", "pool": "last", "decoder": "gru"}),
@@ -287,6 +289,20 @@ def test_masked_pooling_known_answers() -> None:
     assert torch.equal(masked_mean(x, mask), torch.tensor([[-2.0, 3.0], [-5.0, 7.0], [0.0, 0.0]]))
     both = masked_pool(x, mask, "meanmax")
     assert torch.equal(both[0], torch.tensor([-2.0, 3.0, -1.0, 4.0]))
+
+
+def test_composition_known_answer() -> None:
+    x = torch.tensor([[1, 2, 2, 21, 0], [3, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+    comp = composition(x, x != 0)
+    assert comp.shape == (3, 21)
+    assert comp[0, :2].tolist() == [0.25, 0.5] and comp[0, 20].item() == 0.25
+    assert comp[1, 2].item() == 1.0 and comp[1].sum().item() == 1.0
+    assert comp[2].abs().sum().item() == 0.0
+
+
+def test_rnn_composition_widens_embedding() -> None:
+    plain, fused = build("rnn", hidden_size=5), build("rnn", hidden_size=5, composition=True)
+    assert (plain.embed_size, fused.embed_size) == (10, 31)
 
 
 def test_masked_max_pool1d_known_answer() -> None:

@@ -480,3 +480,65 @@ def test_class_weight_settings() -> None:
     for bad in ("inverse", 0, -1.0, 2.5, True):
         with pytest.raises(ValueError, match="class_weights must be none, balanced, sqrt"):
             cfg(class_weights=bad)
+
+
+def test_ensemble_averages_members_saves_and_resumes(data, tmp_path):
+    train, valid, test = data
+    out = tmp_path / "ens"
+    summary = train_model(train, valid, model_name="mlp", model_params=MLP,
+                          config=cfg(ensemble=3), out_dir=out, test=test)
+    meta = json.loads((out / "model.json").read_text())
+    assert (meta["model"], meta["ensemble"], meta["ensemble_seeds"]) == ("mlp", 3, [3, 4, 5])
+    assert meta["member_best_epochs"] == [s["best_epoch"] for s in summary["members"]]
+    # each member is the plain run with its own seed
+    solo = train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(seed=4),
+                       out_dir=tmp_path / "solo", evaluate=False)
+    assert_same_weights(weights_of(out / "members" / "1"), weights_of(Path(solo["model_dir"])))
+    # the saved ensemble predicts the mean of its members' probabilities
+    model, _ = load_model(out)
+    members = [load_model(out / "members" / str(i))[0] for i in range(3)]
+    mean_p = np.mean([predict_dataset(m, test, batch_size=8)["outputs"] for m in members], axis=0)
+    np.testing.assert_allclose(predict_dataset(model, test, batch_size=8)["outputs"], mean_p,
+                               atol=1e-6)
+    assert embed_dataset(model, test, batch_size=8).shape == (len(test), 3 * 8)
+    h = history(out)
+    assert sorted(set(h["member"])) == [0, 1, 2] and len(h) == meta["epochs_run"]
+    # resuming a finished ensemble retrains nothing and gives the same model
+    before = weights_of(out)
+    train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(ensemble=3),
+                out_dir=out, test=test, resume=True)
+    assert_same_weights(before, weights_of(out))
+
+
+def test_ensemble_multiclass_and_regression_average_in_the_right_space():
+    from seqnn.models import get_model
+    from seqnn.models.ensemble import Ensemble
+
+    x = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
+    torch.manual_seed(0)
+    multi = [get_model("mlp", n_outputs=3, task="multiclass", hidden=[4]).eval()
+             for _ in range(2)]
+    with torch.no_grad():
+        got = torch.softmax(Ensemble(multi)(x, x > 0), dim=1)
+        want = torch.stack([torch.softmax(m(x, x > 0), dim=1) for m in multi]).mean(0)
+    torch.testing.assert_close(got, want)
+    reg = [get_model("mlp", n_outputs=2, task="regression", hidden=[4]).eval() for _ in range(2)]
+    with torch.no_grad():
+        torch.testing.assert_close(Ensemble(reg)(x, x > 0),
+                                   (reg[0](x, x > 0) + reg[1](x, x > 0)) / 2)
+    ae = get_model("autoencoder", n_outputs=1, task="unsupervised")
+    with pytest.raises(ValueError, match="unsupervised"):
+        Ensemble([ae, ae])
+
+
+def test_ensemble_setting_is_validated_and_model_json_checked(straight, tmp_path):
+    with pytest.raises(ValueError, match="ensemble must be >= 1"):
+        cfg(ensemble=0)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("model.json", "model.safetensors"):
+        (bad / name).write_bytes((straight[0] / name).read_bytes())
+    meta = json.loads((bad / "model.json").read_text())
+    (bad / "model.json").write_text(json.dumps({**meta, "ensemble": "three"}))
+    with pytest.raises(CheckpointError, match="'ensemble' must be a positive integer"):
+        load_model(bad)

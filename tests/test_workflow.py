@@ -61,7 +61,7 @@ models:
   rnn:
     model: rnn
     params: {cell: gru, hidden_size: 8}
-    train: {epochs: 2, batch_size: 16}
+    train: {epochs: 2, batch_size: 16, ensemble: 2}
   ae:
     model: autoencoder
     params: {channels: [8], latent_dim: 4, decoder_channels: [8]}
@@ -100,8 +100,11 @@ def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
             assert (m / name).stat().st_size > 0, (model, name)
         metrics = json.loads((m / "metrics.json").read_text())
         assert set(metrics) == {"train", "valid", "test"}
-        assert len(pd.read_csv(m / "history.csv")) == 2
+        assert len(pd.read_csv(m / "history.csv")) == (4 if model == "rnn" else 2)
         assert any((m / "plots").glob("*.png"))
+    rnn = json.loads((d / "models" / "rnn" / "model.json").read_text())
+    assert (rnn["ensemble"], len(rnn["member_best_epochs"])) == (2, 2)
+    assert (d / "controls" / "rnn" / "shuffle" / "members" / "1" / "model.json").exists()
     for model in ("cnn", "rnn"):
         for control in ("permutation", "permutation-2", "shuffle"):
             assert (d / "controls" / model / control / "metrics.json").exists()
@@ -116,6 +119,7 @@ def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
         assert len(entry["controls"]["permutation"]["runs"]) == 2
     html = (d / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    assert "an ensemble of 2 members (seeds 0, 1)" in html and "over 2 ensemble members" in html
     assert "https://" not in html.split("</head>")[1]
     assert (tiny_run / "results" / "index.html").exists()
     assert (d / "benchmarks" / "train_cnn.tsv").exists()

@@ -271,6 +271,15 @@ def terminal_masks(mask: torch.Tensor, ends: int) -> tuple[torch.Tensor, torch.T
     return mask & (pos < ends), mask & (pos >= start)
 
 
+def composition(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Residue fractions ``(N, 21)`` (20 residues + X, in token order) over real positions.
+
+    Tokens ``(N, L)``, mask ``(N, L)``; an empty row gives zeros.
+    """
+    counts = F.one_hot(x * mask, N_TOKENS)[..., 1:].sum(dim=1).float()
+    return counts / lengths_of(mask).clamp(min=1).unsqueeze(1).float()
+
+
 def lengths_of(mask: torch.Tensor) -> torch.Tensor:
     """Sequence lengths ``(N,)`` (``int64``) from a mask ``(N, L)``."""
     return mask.sum(dim=1)

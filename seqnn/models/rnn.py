@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqnn.alphabet import N_CHANNELS
 from seqnn.models import register_model
 from seqnn.models.cnn import ConvBlock
 from seqnn.models.layers import (
@@ -20,6 +21,7 @@ from seqnn.models.layers import (
     InputLayer,
     SeqModel,
     check_choice,
+    composition,
     head,
     lengths_of,
     masked_max_pool1d,
@@ -94,7 +96,9 @@ class RNN(SeqModel):
     ``pool`` ``"last"`` (final hidden states), ``"max"``, ``"mean"`` or ``"meanmax"``.
     ``conv_channels > 0`` adds a Conv1d front-end (``conv_kernel``, ``activation``,
     ``batch_norm``); ``conv_pool > 1`` max-pools with that stride before the RNN (lengths
-    become ``ceil(length / conv_pool)``). ``embed`` returns the pooled RNN state ``(N, D)``.
+    become ``ceil(length / conv_pool)``). ``composition=True`` appends the sequence's residue
+    fractions (21 values) to the pooled state before the head. ``embed`` returns the pooled
+    RNN state (with the fractions, if on) ``(N, D)``.
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class RNN(SeqModel):
         bidirectional: bool = True, pool: str = "last", conv_channels: int = 0,
         conv_kernel: int = 9, conv_pool: int = 1, activation: str = "relu",
         batch_norm: bool = False, dropout: float = 0.2, head_hidden: int = 0,
+        composition: bool = False,
     ):
         super().__init__(n_outputs, task)
         check_choice("activation", activation, ACTIVATIONS)
@@ -119,7 +124,8 @@ class RNN(SeqModel):
         self.conv_pool = int(conv_pool)
         self.encoder = RecurrentEncoder(width, cell, int(hidden_size), int(num_layers),
                                         bool(bidirectional), dropout, pool)
-        self.embed_size = self.encoder.out_features
+        self.composition = bool(composition)
+        self.embed_size = self.encoder.out_features + N_CHANNELS * self.composition
         hidden = [int(head_hidden)] if head_hidden else []
         self.head = head(self.embed_size, hidden, n_outputs, activation, dropout)
 
@@ -128,8 +134,11 @@ class RNN(SeqModel):
         h = self.inputs(x, mask)
         if self.conv is not None:
             h = self.conv(h, mask)
-        h, mask = masked_max_pool1d(h, mask, self.conv_pool)
-        return self.encoder(h, mask)
+        h, pooled_mask = masked_max_pool1d(h, mask, self.conv_pool)
+        state = self.encoder(h, pooled_mask)
+        if self.composition:
+            state = torch.cat([state, composition(x, mask).to(state.dtype)], dim=1)
+        return state
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Tokens ``(N, L)``, mask ``(N, L)`` -> outputs ``(N, n_outputs)``."""

@@ -1,0 +1,96 @@
+"""Training a seed ensemble: ``ensemble: k`` in the training settings.
+
+``out_dir/members/<i>/`` holds member ``i``'s complete run (seed ``seed + i``, its own
+early stopping, ``state.pt``, ``history.csv`` and model directory), so an interrupted
+ensemble resumes member by member: finished members are not retrained. The ensemble itself
+(:class:`seqnn.models.ensemble.Ensemble`, the members' predictions averaged in probability
+space) is saved in ``out_dir`` like any model, with ``"ensemble": k``, the members' best
+epochs and ``"ensemble_seeds"`` added to ``model.json``; ``out_dir/history.csv`` stacks the
+members' histories with a ``member`` column.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .checkpoint import load_model, read_meta, save_model
+from .encode import EncodedDataset
+from .inference import evaluate_splits
+from .io import write_table
+from .models.ensemble import Ensemble
+from .trainstate import select_device
+
+MEMBERS_DIR = "members"
+
+
+def member_dir(out_dir: str | os.PathLike, i: int) -> Path:
+    """Where member ``i`` of an ensemble in ``out_dir`` is trained."""
+    return Path(out_dir) / MEMBERS_DIR / str(i)
+
+
+def train_ensemble(
+    train: EncodedDataset,
+    valid: EncodedDataset,
+    *,
+    model_name: str,
+    model_params: dict[str, Any],
+    config: Any,
+    out_dir: str | os.PathLike,
+    resume: bool = False,
+    meta: dict[str, Any] | None = None,
+    test: EncodedDataset | None = None,
+    evaluate: bool = True,
+    restart_on_change: bool = False,
+) -> dict[str, Any]:
+    """Train ``config.ensemble`` members and save their average; same contract and summary
+    as :func:`seqnn.train.train_model` (``best_epoch`` is the first member's; the summary
+    adds ``members``, each member's summary)."""
+    from .train import HISTORY_FILE, train_model
+
+    if train.task == "unsupervised":
+        raise ValueError("ensemble > 1 needs a supervised task: an autoencoder's "
+                         "reconstructions are not averaged")
+    out = Path(out_dir)
+    summaries, members, histories = [], [], []
+    for i in range(config.ensemble):
+        member_config = replace(config, ensemble=1, seed=config.seed + i)
+        summary = train_model(train, valid, model_name=model_name, model_params=model_params,
+                              config=member_config, out_dir=member_dir(out, i), resume=resume,
+                              meta=meta, evaluate=False, restart_on_change=restart_on_change)
+        summaries.append(summary)
+        members.append(load_model(summary["model_dir"])[0])
+        history = pd.read_csv(summary["history"])
+        history.insert(0, "member", i)
+        histories.append(history)
+    device = select_device(config.device)
+    model = Ensemble(members).to(device).eval()
+    record = read_meta(member_dir(out, 0))
+    for key in ("format_version", "created", "seqnn_version", "torch_version"):
+        record.pop(key, None)
+    record.update(ensemble=config.ensemble,
+                  ensemble_seeds=[config.seed + i for i in range(config.ensemble)],
+                  member_best_epochs=[s["best_epoch"] for s in summaries],
+                  epochs_run=sum(s["epochs_run"] for s in summaries),
+                  train_config={**record["train_config"], "ensemble": config.ensemble,
+                                "seed": config.seed})
+    save_model(out, model, record)
+    write_table(pd.concat(histories, ignore_index=True), out / HISTORY_FILE)
+    metrics = None
+    if evaluate:
+        splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
+        metrics = evaluate_splits(model, splits, batch_size=max(config.batch_size, 64),
+                                  device=device, max_len=config.max_len,
+                                  truncate=config.truncate, out_dir=out)
+    first = summaries[0]
+    return {
+        "best_epoch": first["best_epoch"], "best_metric": first["best_metric"],
+        "monitor": first["monitor"], "epochs_run": record["epochs_run"],
+        "stopped_early": all(s["stopped_early"] for s in summaries),
+        "history": str(out / HISTORY_FILE), "model_dir": str(out), "metrics": metrics,
+        "members": summaries,
+    }
