@@ -1,10 +1,12 @@
 """Choose a model setting on the AMP validation split without looking at the test split.
 
 Each candidate (a YAML mapping ``name -> {model, params, train}``, merged over a base model
-block of the config) is trained with several seeds on the published train split and
-early-stopped on the validation split; the table shows validation accuracy and MCC only
-(mean +- sd over seeds). Test metrics go to ``--out`` (JSON) unread, and are printed only
-with ``--reveal``, which is meant for the one candidate chosen on validation:
+block of the config) is trained as one network (``ensemble`` is set to 1) with several
+seeds on the train split and early-stopped on the validation split (``--results``: the
+published split by default). The table shows validation accuracy and MCC only (mean +- sd
+over seeds), and those of the seeds' averaged probabilities (a seed ensemble). Test metrics
+go to ``--out`` (JSON) unread, and are printed only with ``--reveal``, which is meant for
+the candidate chosen on validation (``--load`` reads the saved runs instead of training):
 
     python benchmarks/amp_select.py candidates.yaml --seeds 0 1 2 --jobs 2
     python benchmarks/amp_select.py candidates.yaml --only chosen --seeds 0 1 2 --reveal
@@ -44,7 +46,7 @@ def run_one(job: tuple[str, dict, int, str, int]) -> dict:
 
     name, block, seed, results, threads = job
     settings = {**block.get("train", {}), "seed": seed, "threads": threads, "quiet": True,
-                "max_len": 200}
+                "max_len": 200, "ensemble": 1}  # one network per run; ensembles come from seeds
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         summary = run_training(f"{results}/encoded.npz", f"{results}/splits.tsv", tmp,
