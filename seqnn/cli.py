@@ -278,7 +278,7 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
 @click.option("--control", type=click.Choice(["permutation", "shuffle"]), default=None,
               help="Train a control: shuffled labels or residue-shuffled sequences.")
 @click.option("--control-run", type=int, default=1, show_default=True,
-              help="Repeat number of a control (run k uses seed + k - 1).")
+              help="Repeat number of a control (run k uses seed + (k - 1) x ensemble).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data: str, splits: str, spec: str | None, config_file: str | None,

@@ -95,8 +95,9 @@ def run_training(
 ) -> dict[str, Any]:
     """Train one model (or one control) from files and write its folder; return the summary.
 
-    ``control_run`` k > 1 repeats a control with seed ``seed + k - 1`` (weights, batches and
-    the permutation all change), so that the checks see the control's spread.
+    ``control_run`` k > 1 repeats a control with seed ``seed + (k - 1) * ensemble`` (weights,
+    batches and the permutation all change; an ensemble's runs share no member seed), so
+    that the checks see the control's spread.
     """
     from .train import TrainConfig, train_model
 
@@ -107,7 +108,7 @@ def run_training(
     if max_epochs is not None:
         config = replace(config, epochs=min(config.epochs, max_epochs))
     if control is not None and control_run > 1:
-        config = replace(config, seed=config.seed + control_run - 1)
+        config = replace(config, seed=config.seed + (control_run - 1) * config.ensemble)
     parts = apply_control(split_dataset(load_data(data, task), splits), control, config.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

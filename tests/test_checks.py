@@ -120,3 +120,16 @@ def test_permutation_control_falls_to_chance(composition_run: Path) -> None:
     assert entry["controls"]["permutation"]["chance_band"] == pytest.approx(band)
     # order carries no signal here: the shuffle control scores about as well as the model
     assert abs(entry["controls"]["shuffle"]["delta"]) < 0.2
+
+
+def test_repeated_control_of_an_ensemble_shares_no_member_seed(tmp_path: Path) -> None:
+    data, splits, _ = _composition_dataset(tmp_path)
+    train = {"epochs": 1, "batch_size": 32, "threads": 1, "quiet": True, "ensemble": 2,
+             "seed": 5}
+    seeds = []
+    for run in (1, 2):
+        out = tmp_path / f"perm{run}"
+        run_training(data, splits, str(out), "mlp", {"hidden": [4]}, train,
+                     control="permutation", control_run=run)
+        seeds.append(json.loads((out / "model.json").read_text())["ensemble_seeds"])
+    assert seeds == [[5, 6], [7, 8]]
