@@ -14,16 +14,18 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .checkpoint import load_model, read_meta, save_model
+from .checkpoint import load_model, save_model
 from .encode import EncodedDataset
-from .inference import evaluate_splits
 from .io import write_table
 from .models.ensemble import Ensemble
 from .trainstate import select_device
+
+if TYPE_CHECKING:
+    from .train import TrainConfig
 
 MEMBERS_DIR = "members"
 
@@ -37,39 +39,37 @@ def train_ensemble(
     train: EncodedDataset,
     valid: EncodedDataset,
     *,
-    model_name: str,
-    model_params: dict[str, Any],
-    config: Any,
+    config: TrainConfig,
     out_dir: str | os.PathLike,
-    resume: bool = False,
-    meta: dict[str, Any] | None = None,
     test: EncodedDataset | None = None,
     evaluate: bool = True,
-    restart_on_change: bool = False,
+    **member_args: Any,
 ) -> dict[str, Any]:
     """Train ``config.ensemble`` members and save their average; same contract and summary
-    as :func:`seqnn.train.train_model` (``best_epoch`` is the first member's; the summary
-    adds ``members``, each member's summary)."""
-    from .train import HISTORY_FILE, train_model
+    as :func:`seqnn.train.train_model`, whose other keyword arguments (``model_name``,
+    ``model_params``, ``resume``, ``meta``, ``restart_on_change``) ``member_args`` passes to
+    every member. ``best_epoch`` is the first member's; the summary adds ``members``, each
+    member's summary."""
+    from .train import HISTORY_FILE, evaluate_run, train_model
 
     if train.task == "unsupervised":
         raise ValueError("ensemble > 1 needs a supervised task: an autoencoder's "
                          "reconstructions are not averaged")
     out = Path(out_dir)
-    summaries, members, histories = [], [], []
+    summaries, members, histories, record = [], [], [], {}
     for i in range(config.ensemble):
         member_config = replace(config, ensemble=1, seed=config.seed + i)
-        summary = train_model(train, valid, model_name=model_name, model_params=model_params,
-                              config=member_config, out_dir=member_dir(out, i), resume=resume,
-                              meta=meta, evaluate=False, restart_on_change=restart_on_change)
+        summary = train_model(train, valid, config=member_config, out_dir=member_dir(out, i),
+                              evaluate=False, **member_args)
         summaries.append(summary)
-        members.append(load_model(summary["model_dir"])[0])
+        member, member_meta = load_model(summary["model_dir"])
+        members.append(member)
+        record = record or member_meta  # model.json of the first member
         history = pd.read_csv(summary["history"])
         history.insert(0, "member", i)
         histories.append(history)
     device = select_device(config.device)
     model = Ensemble(members).to(device).eval()
-    record = read_meta(member_dir(out, 0))
     for key in ("format_version", "created", "seqnn_version", "torch_version"):
         record.pop(key, None)
     record.update(ensemble=config.ensemble,
@@ -80,12 +80,7 @@ def train_ensemble(
                                 "seed": config.seed})
     save_model(out, model, record)
     write_table(pd.concat(histories, ignore_index=True), out / HISTORY_FILE)
-    metrics = None
-    if evaluate:
-        splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
-        metrics = evaluate_splits(model, splits, batch_size=max(config.batch_size, 64),
-                                  device=device, max_len=config.max_len,
-                                  truncate=config.truncate, out_dir=out)
+    metrics = evaluate_run(model, train, valid, test, config, device, out) if evaluate else None
     first = summaries[0]
     return {
         "best_epoch": first["best_epoch"], "best_metric": first["best_metric"],

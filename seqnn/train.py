@@ -395,9 +395,10 @@ def train_model(
     if config.ensemble > 1:
         from .ensemble import train_ensemble
 
-        return train_ensemble(train, valid, model_name=model_name, model_params=model_params,
-                              config=config, out_dir=out_dir, resume=resume, meta=meta,
-                              test=test, evaluate=evaluate, restart_on_change=restart_on_change)
+        return train_ensemble(train, valid, config=config, out_dir=out_dir, test=test,
+                              evaluate=evaluate, model_name=model_name,
+                              model_params=model_params, resume=resume, meta=meta,
+                              restart_on_change=restart_on_change)
     limit_primitive_cache()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -415,18 +416,24 @@ def train_model(
     trainer.fit()
     model = trainer.model
     save_model(out, model, _model_record(trainer, train, model_name, meta))
-    metrics = None
-    if evaluate:
-        splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
-        metrics = evaluate_splits(model, splits, batch_size=max(config.batch_size, 64),
-                                  device=trainer.device, max_len=config.max_len,
-                                  truncate=config.truncate, out_dir=out)
+    metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out)
+               if evaluate else None)
     return {
         "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
         "monitor": trainer.monitor, "epochs_run": trainer.epoch,
         "stopped_early": trainer.stopped_early, "history": str(out / HISTORY_FILE),
         "model_dir": str(out), "metrics": metrics,
     }
+
+
+def evaluate_run(model: nn.Module, train: EncodedDataset, valid: EncodedDataset,
+                 test: EncodedDataset | None, config: TrainConfig, device: torch.device,
+                 out: Path) -> dict[str, Any]:
+    """Metrics of a trained model on train, valid and ``test`` (when given), written to
+    ``out`` as ``metrics.json`` and ``predictions.tsv``."""
+    splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
+    return evaluate_splits(model, splits, batch_size=max(config.batch_size, 64), device=device,
+                           max_len=config.max_len, truncate=config.truncate, out_dir=out)
 
 
 def _check_inputs(
