@@ -5,6 +5,7 @@ Snakefile refusing hostile names at start and quoting every path it puts into a 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -226,3 +227,39 @@ def test_snakemake_refuses_an_alias_bomb_at_start(tmp_path: Path) -> None:
     assert res.stderr.strip().splitlines()[-1].startswith(
         "seqnn: config datasets.tiny.drop_gaps[")
     assert len(res.stderr) < 500
+
+
+def test_hostile_but_legal_paths_are_quoted_in_every_shell_command(tmp_path: Path) -> None:
+    from test_workflow import write_tiny_data
+
+    results = "out $(touch MARKER) `touch MARKER`; 'x"
+    data_dir = tmp_path / 'in $(touch MARKER); "y"'
+    data_dir.mkdir()
+    write_tiny_data(data_dir)
+    data = base_config()
+    data["results"] = results
+    data["datasets"]["tiny"]["inputs"] = [{"fasta": f"{data_dir.name}/{k}.fa", "label": k}
+                                          for k in ("pos", "neg")]
+    res = _snakemake(tmp_path, data, "-n", "-p")
+    assert res.returncode == 0, res.stderr[-2000:]
+    commands = [line.split("Shell command: ", 1)[1]
+                for line in (res.stdout + res.stderr).splitlines()
+                if "Shell command: " in line and not line.endswith(": None")]  # rule all
+    seen = set()
+    for cmd in commands:
+        words = shlex.split(cmd)
+        seen.add(words[3])
+        for word in words:
+            if "MARKER" in word:  # one whole word: results/, a path under it, a JSON block
+                assert word == results or word.startswith((results + "/", "{")), (word, cmd)
+    assert seen == {"ingest", "split", "audit", "encode", "train", "evaluate", "baselines",
+                    "check", "report", "report-index"}
+    targets = [f"{results}/tiny/splits.tsv", f"{results}/tiny/encoded.npz"]
+    res = subprocess.run([*SNAKEMAKE, *targets, "--cores", "1", "--directory", str(tmp_path),
+                          "--configfile", str(tmp_path / "config.yaml")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = tmp_path / results / "tiny"
+    assert (out / "sequences.tsv").read_text().count("\n") == 61
+    assert (out / "splits.tsv").stat().st_size > 0 and (out / "encoded.npz").stat().st_size > 0
+    assert not list(tmp_path.rglob("MARKER"))
