@@ -45,6 +45,8 @@ CONTROLS = (["permutation"] + [f"permutation-{k}" for k in range(2, PERMUTATION_
 CONTROLS += ["shuffle"] if CHECKS.get("shuffle", True) else []
 
 
+# Every value in a shell string below is quoted: with {x:q}, or, for the three params that
+# are whole shell words already (seqnn, spec, classes), with shlex.quote here.
 def q(obj):
     """A config block as one shell-quoted JSON word."""
     return shlex.quote(json.dumps(obj, sort_keys=True))
@@ -105,7 +107,7 @@ rule prepare:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} prepare {wildcards.name} -o {output} 2> {log}"
+        "{params.seqnn} prepare {wildcards.name:q} -o {output:q} 2> {log:q}"
 
 
 rule ingest:
@@ -125,8 +127,8 @@ rule ingest:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} ingest --spec {params.spec} --name {wildcards.ds} "
-        "-o {output.seqs} --report {output.report} 2> {log}"
+        "{params.seqnn} ingest --spec {params.spec} --name {wildcards.ds:q} "
+        "-o {output.seqs:q} --report {output.report:q} 2> {log:q}"
 
 
 rule split:
@@ -147,8 +149,8 @@ rule split:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} split {input} --spec {params.spec} --workdir {params.workdir} "
-        "--threads {threads} -o {output.splits} --summary {output.summary} 2> {log}"
+        "{params.seqnn} split {input:q} --spec {params.spec} --workdir {params.workdir:q} "
+        "--threads {threads:q} -o {output.splits:q} --summary {output.summary:q} 2> {log:q}"
 
 
 rule audit:
@@ -170,9 +172,9 @@ rule audit:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} audit {input.seqs} {input.splits} --spec {params.spec} "
-        "--workdir {params.workdir} --threads {threads} -o {output.audit} "
-        "--nearest {output.nearest} 2> {log}"
+        "{params.seqnn} audit {input.seqs:q} {input.splits:q} --spec {params.spec} "
+        "--workdir {params.workdir:q} --threads {threads:q} -o {output.audit:q} "
+        "--nearest {output.nearest:q} 2> {log:q}"
 
 
 rule encode:
@@ -192,7 +194,7 @@ rule encode:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} encode {input} --task {params.task} {params.classes} -o {output} 2> {log}"
+        "{params.seqnn} encode {input:q} --task {params.task:q} {params.classes} -o {output:q} 2> {log:q}"
 
 
 rule train:
@@ -221,9 +223,9 @@ rule train:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} train {input.data} {input.splits} --spec {params.spec} "
-        "--name {wildcards.model} --out {params.outdir} --threads {threads} "
-        "--device {params.device} --resume --quiet 2> {log}"
+        "{params.seqnn} train {input.data:q} {input.splits:q} --spec {params.spec} "
+        "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
+        "--device {params.device:q} --resume --quiet 2> {log:q}"
 
 
 rule control:
@@ -253,11 +255,11 @@ rule control:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} train {input.data} {input.splits} --spec {params.spec} "
-        "--name {wildcards.model} --out {params.outdir} --threads {threads} "
-        "--device {params.device} --control {params.kind} --control-run {params.run} "
-        "--max-epochs {params.epochs} "
-        "--resume --quiet 2> {log}"
+        "{params.seqnn} train {input.data:q} {input.splits:q} --spec {params.spec} "
+        "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
+        "--device {params.device:q} --control {params.kind:q} --control-run {params.run:q} "
+        "--max-epochs {params.epochs:q} "
+        "--resume --quiet 2> {log:q}"
 
 
 rule evaluate:
@@ -277,7 +279,7 @@ rule evaluate:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} evaluate {params.modeldir} -o {output} 2> {log}"
+        "{params.seqnn} evaluate {params.modeldir:q} -o {output:q} 2> {log:q}"
 
 
 rule baselines:
@@ -298,8 +300,8 @@ rule baselines:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} baselines {input.seqs} {input.splits} --task {params.task} {params.classes} "
-        "-o {output} 2> {log}"
+        "{params.seqnn} baselines {input.seqs:q} {input.splits:q} --task {params.task:q} {params.classes} "
+        "-o {output:q} 2> {log:q}"
 
 
 rule check:
@@ -328,8 +330,8 @@ rule check:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} check {params.dsdir} --models {params.models} --margin {params.margin} "
-        "--bootstrap {params.bootstrap} -o {output} 2> {log}"
+        "{params.seqnn} check {params.dsdir:q} --models {params.models:q} --margin {params.margin:q} "
+        "--bootstrap {params.bootstrap:q} -o {output:q} 2> {log:q}"
 
 
 rule report:
@@ -349,7 +351,7 @@ rule report:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} report {params.dsdir} -o {output} 2> {log}"
+        "{params.seqnn} report {params.dsdir:q} -o {output:q} 2> {log:q}"
 
 
 rule index:
@@ -369,4 +371,4 @@ rule index:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} report-index {params.results} --datasets {params.names} -o {output} 2> {log}"
+        "{params.seqnn} report-index {params.results:q} --datasets {params.names:q} -o {output:q} 2> {log:q}"

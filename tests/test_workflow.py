@@ -42,7 +42,7 @@ def write_tiny_data(folder: Path) -> None:
 
 
 TINY_CONFIG = """
-results: results
+results: my results
 threads: 1
 device: cpu
 datasets:
@@ -50,8 +50,8 @@ datasets:
     task: binary
     max_len: 64
     inputs:
-      - {fasta: pos.fa, label: pos}
-      - {fasta: neg.fa, label: neg}
+      - {fasta: my proteins/pos.fa, label: pos}
+      - {fasta: my proteins/neg.fa, label: neg}
     split: {method: cluster, identity: 0.5, coverage: 0.8, fractions: [0.6, 0.2, 0.2]}
 models:
   cnn:
@@ -73,7 +73,8 @@ checks: {control_epochs: 1, bootstrap: 50, permutation_runs: 2}
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    write_tiny_data(work)
+    (work / "my proteins").mkdir()  # spaces in the input and results folders: quoting
+    write_tiny_data(work / "my proteins")
     (work / "tiny.yaml").write_text(TINY_CONFIG)
     res = subprocess.run([*SNAKEMAKE, "--cores", "2", "--directory", str(work),
                           "--configfile", str(work / "tiny.yaml")],
@@ -83,7 +84,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
-    d = tiny_run / "results" / "tiny"
+    d = tiny_run / "my results" / "tiny"
     seqs = pd.read_csv(d / "sequences.tsv", sep="\t")
     assert seqs.columns.tolist() == ["id", "sequence", "label", "source"]
     assert len(seqs) == 60
@@ -121,7 +122,7 @@ def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
     assert "an ensemble of 2 members (seeds 0, 1)" in html and "over 2 ensemble members" in html
     assert "https://" not in html.split("</head>")[1]
-    assert (tiny_run / "results" / "index.html").exists()
+    assert (tiny_run / "my results" / "index.html").exists()
     assert (d / "benchmarks" / "train_cnn.tsv").exists()
     assert (tiny_run / "logs" / "tiny" / "train_cnn.log").exists()
     assert not list(d.rglob("*.tmp")) and not (d / "tmp_split").exists()
