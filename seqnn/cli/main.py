@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..errors import SeqnnError
 from .checks import baselines, check
 from .data import encode, ingest, inspect, prepare

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._version import __version__
 from ..data.files import atomic_path
 from ..errors import CheckpointError
 from ..layout import MODEL_META as META_FILE
@@ -38,8 +39,6 @@ REQUIRED_KEYS = (
 
 def seqnn_version() -> str:
     """The version of this seqnn package (``seqnn.__version__``)."""
-    from .. import __version__
-
     return __version__
 
 
