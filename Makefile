@@ -10,7 +10,7 @@ CORES  ?= 2
 help:
 	@echo "make run    set up .venv and run the default workflow (snakemake --cores $(CORES))"
 	@echo "make test   set up .venv and run the test suite"
-	@echo "make lint   ruff check"
+	@echo "make lint   ruff check and lint-imports (the package's layers, pyproject.toml)"
 
 $(BIN)/seqnn: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ test: $(BIN)/seqnn
 
 lint: $(BIN)/seqnn
 	$(BIN)/ruff check seqnn tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf results logs .snakemake

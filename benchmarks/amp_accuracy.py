@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from seqnn.experiment import run_training
+from seqnn.training.job import run_training
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ def merge(base: dict, over: dict) -> dict:
 
 def run_one(job: tuple[str, dict, int, str, int]) -> dict:
     """Train one candidate with one seed; return its valid and test metrics."""
-    from seqnn.experiment import run_training
+    from seqnn.training.job import run_training
 
     name, block, seed, results, threads = job
     settings = {**block.get("train", {}), "seed": seed, "threads": threads, "quiet": True,

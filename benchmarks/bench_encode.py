@@ -39,7 +39,7 @@ import numpy as np
 import sklearn
 from sklearn.preprocessing import OneHotEncoder as SkOneHotEncoder
 
-from seqnn.alphabet import N_CHANNELS, STANDARD
+from seqnn.data.alphabet import N_CHANNELS, STANDARD
 from seqnn.encode import one_hot, tokenize
 
 LETTERS = STANDARD + "X"

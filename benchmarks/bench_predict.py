@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnn.alphabet import STANDARD
+from seqnn.data.alphabet import STANDARD
 
 #: UniProtKB/Swiss-Prot amino-acid composition (%), in STANDARD order
 BACKGROUND = {
@@ -71,8 +71,8 @@ def save_default_cnn(directory: Path, seed: int) -> None:
     """The registry's default CNN, randomly initialised, saved with a realistic model.json."""
     import torch
 
-    from seqnn.checkpoint import save_model
     from seqnn.models import get_model
+    from seqnn.runtime.checkpoint import save_model
 
     torch.manual_seed(seed)
     model = get_model("cnn", n_outputs=1, task="binary")

@@ -9,7 +9,7 @@ Takes ``--n`` real proteins from the SCL2205 set (``--csv``, column ``seq``; a s
 sample: the first ``--n`` rows of ``numpy.random.default_rng(seed).permutation``), cleans them
 with the ``map`` alphabet policy, labels them with the ``scl`` column (13 classes,
 multiclass) and encodes them to ragged tokens with :func:`seqnn.encode.encode_table`.
-Then, for each of two loaders from :func:`seqnn.data.make_loader` (``max_len`` 1000,
+Then, for each of two loaders from :func:`seqnn.runtime.batches.make_loader` (``max_len`` 1000,
 ``truncate="ends"``, ``shuffle=True``, the same sampler seed, so both see the *same*
 batches of the same records in the same order):
 
@@ -60,7 +60,7 @@ def load_sample(csv: str, n: int, seed: int):  # noqa: ANN201 (EncodedDataset, f
     """The seeded sample of ``n`` records as an ``EncodedDataset``, and all records' lengths."""
     import pandas as pd
 
-    from seqnn.alphabet import clean
+    from seqnn.data.alphabet import clean
     from seqnn.encode import encode_table
 
     table = pd.read_csv(csv, usecols=["entry", "seq", "scl"])
@@ -86,16 +86,12 @@ def run_variant(args: argparse.Namespace) -> dict[str, float]:
     """Child process: train one epoch with one loader and return the measurements."""
     import torch
 
-    from seqnn.data import make_loader
     from seqnn.models import get_model
+    from seqnn.runtime.batches import make_loader
+    from seqnn.runtime.device import limit_heap_growth, limit_primitive_cache
     from seqnn.train import TrainConfig
-    from seqnn.trainstate import (
-        build_loss,
-        build_optimizer,
-        limit_heap_growth,
-        limit_primitive_cache,
-        seed_everything,
-    )
+    from seqnn.training.parts import build_loss, build_optimizer
+    from seqnn.training.state import seed_everything
 
     if args.primitive_cache:  # oneDNN reads it when the first conv primitive is made
         os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(args.primitive_cache)

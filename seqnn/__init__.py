@@ -6,7 +6,7 @@ pulling in torch; :func:`load` (a trained model directory) imports it on first u
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["__version__", "load"]
 

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
+
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
-
-
-class ConfigError(ValueError):
-    """A wrong key or value in a config: the message names the place and the reason."""
+#: the longest sequence a model sees unless a dataset says otherwise (the one default)
+DEFAULT_MAX_LEN = 1000
+#: how a sequence over ``max_len`` is cut (:func:`seqnn.data.encoding.crop`) or refused
+TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class DatasetSpec:
     drop_gaps: bool = False
     drop_duplicates: bool = False
     split: SplitSpec = field(default_factory=SplitSpec)
-    max_len: int = 1000
+    max_len: int = DEFAULT_MAX_LEN
     classes: tuple[str, ...] = ()  # class order; binary: the second class is the positive one
 
 
@@ -88,6 +90,88 @@ class ChecksSpec:
     control_epochs: int = 30
     margin: float = 0.05
     bootstrap: int = 1000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (validated on construction; see the module doc of each choice).
+
+    ``monitor``: ``None`` = the task's primary metric (reconstruction accuracy for an
+    autoencoder), ``"loss"`` or a metric name. ``loss``: ``auto | cross_entropy | bce | mse``
+    or ``"package.module:function"``. ``amp`` only acts on CUDA (bf16 where supported, else
+    fp16 with a GradScaler). ``grad_clip`` ``None`` or 0 disables clipping. ``ema`` > 0 keeps
+    an exponential moving average of the weights with that decay per step (warmed up as
+    ``min(ema, (1 + t) / (10 + t))``); validation, early stopping and the saved model then
+    use the averaged weights, which smooths the epoch-to-epoch swings of a noisy run.
+    ``ensemble`` k > 1 trains k members with seeds ``seed .. seed + k - 1``, each early-stopped
+    on its own, and saves them as one model averaging their predictions
+    (:mod:`seqnn.training.ensemble`). Plain data, no torch: :mod:`seqnn.train` re-exports it.
+    """
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+    scheduler: str = "none"
+    grad_clip: float | None = 1.0
+    ema: float = 0.0
+    ensemble: int = 1
+    patience: int = 10
+    monitor: str | None = None
+    class_weights: str | float = "none"
+    loss: str = "auto"
+    max_len: int = DEFAULT_MAX_LEN
+    truncate: str = "ends"
+    device: str = "auto"
+    amp: bool = True
+    seed: int = 0
+    threads: int | None = None
+    num_workers: int = 0
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        choices = {
+            "optimizer": ("adam", "adamw", "sgd"), "scheduler": ("none", "plateau", "cosine"),
+            "truncate": TRUNCATE_MODES,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                got = getattr(self, name)
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {got!r}")
+        class_weight_power(self.class_weights)  # raises on a bad value
+        for name in ("epochs", "batch_size", "max_len", "patience", "ensemble"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema!r}")
+        if self.lr <= 0 or self.weight_decay < 0 or self.num_workers < 0:
+            raise ValueError("lr must be > 0; weight_decay and num_workers >= 0")
+        if self.loss not in ("auto", "cross_entropy", "bce", "mse") and ":" not in self.loss:
+            raise ValueError(
+                f"loss must be auto, cross_entropy, bce, mse or module:function, got {self.loss!r}"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a plain dict, refusing unknown keys by name."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {', '.join(unknown)}")
+        return cls(**data)
+
+
+def class_weight_power(value: str | float) -> float:
+    """The power of the balanced class weights a ``class_weights`` setting asks for:
+    ``"none"`` 0, ``"balanced"`` 1, ``"sqrt"`` 0.5, or a number in (0, 2]."""
+    named = {"none": 0.0, "balanced": 1.0, "sqrt": 0.5}
+    if isinstance(value, str) and value in named:
+        return named[value]
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 2:
+        return float(value)
+    raise ValueError(f"class_weights must be none, balanced, sqrt or a power in (0, 2], "
+                     f"got {value!r}")
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -222,8 +306,7 @@ def check_workflow(data: dict[str, Any]) -> WorkflowConfig:
     model block, each model's parameter names (against the registry) and training settings.
     Raises :class:`ConfigError` with one line naming the place and the reason."""
     wf = workflow_from_dict(data)
-    from .models import model_params
-    from .train import TrainConfig
+    from .models import model_params  # the registry: the one upward import (pyproject.toml)
 
     for name, m in wf.models.items():
         try:

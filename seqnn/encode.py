@@ -1,342 +1,52 @@
-"""Sequences -> tokens -> one-hot / BLOSUM62 / composition features.
+"""Public face of encoding: sequences -> tokens -> one-hot / BLOSUM62 / composition, the
+ragged :class:`EncodedDataset`, and the scikit-learn encoders.
 
-Layouts used everywhere in seqnn:
-
-* ragged tokens: one flat ``uint8`` array of all residues plus ``int64`` offsets of shape
-  ``(N + 1,)``; sequence ``i`` is ``tokens[offsets[i]:offsets[i + 1]]``;
-* padded tokens ``(N, L)`` ``uint8`` with pad id 0;
-* one-hot ``(N, C, L)`` ``float32`` with ``C = 21`` (20 residues + X); a padded position is
-  an all-zero column;
-* mask ``(N, L)`` bool, True at real residues; lengths ``(N,)`` ``int64``.
-
-Tokenising is vectorised over the concatenated input with a byte lookup table.
+The code lives in :mod:`seqnn.data.encoding` and :mod:`seqnn.data.estimators`; this module
+re-exports it. The encoders are imported on first use, so that importing this module (as
+prediction does) does not load scikit-learn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-
-import numpy as np
-
-from .alphabet import (
-    ID_TO_LETTER,
-    N_CHANNELS,
-    N_TOKENS,
-    TOKEN_TABLE,
-    UNKNOWN_ID,
-    PolicyError,
+from .config import TRUNCATE_MODES
+from .data.alphabet import UNKNOWN_ID
+from .data.encoding import (
+    PAD_MODES,
+    EncodedDataset,
+    aa_composition,
+    blosum62_table,
+    crop,
+    decode_padded,
+    dipeptide_composition,
+    encode_table,
+    load_encoded,
+    one_hot,
+    one_hot_tokens,
+    one_hot_with_mask,
+    onehot_table,
+    over_length,
+    pad_tokens,
+    padding_mask,
+    save_encoded,
+    tokenize,
+    too_long,
 )
-
-PAD_MODES = ("right", "left", "center")
-TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
-
-
-def tokenize(
-    seqs: Sequence[str], ids: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Turn clean upper-case sequences into ragged tokens.
-
-    Returns ``(tokens, offsets)``: a flat ``uint8`` array of every residue's token id and
-    ``int64`` offsets of shape ``(N + 1,)``. Sequences must already follow the alphabet
-    policy (see :func:`seqnn.alphabet.clean`); an invalid character raises
-    :class:`~seqnn.alphabet.PolicyError` naming the record (from ``ids``) and position.
-    """
-    seqs = list(seqs)
-    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
-    offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    joined = "".join(seqs).encode("latin-1", errors="replace")
-    tokens = np.frombuffer(joined.translate(TOKEN_TABLE), dtype=np.uint8)
-    bad = np.flatnonzero(tokens == 255) if tokens.size and tokens.max() == 255 else ()
-    if len(bad):
-        pos = int(bad[0])
-        i = int(np.searchsorted(offsets, pos, side="right") - 1)
-        record = ids[i] if ids is not None else f"#{i + 1}"
-        char = seqs[i][pos - offsets[i]]
-        raise PolicyError(str(record), f"invalid character {char!r}", int(pos - offsets[i] + 1))
-    if lengths.size and lengths.min() == 0:
-        i = int(np.argmin(lengths))
-        raise PolicyError(str(ids[i] if ids is not None else f"#{i + 1}"), "empty sequence")
-    return tokens, offsets
-
-
-def crop(row: np.ndarray, max_len: int, mode: str = "ends") -> np.ndarray:
-    """Cut one sequence's tokens to at most ``max_len`` by the truncation rule ``mode``.
-
-    ``right`` keeps the N-terminal ``max_len`` residues, ``left`` the C-terminal ones,
-    ``center`` the middle, and ``ends`` (seqnn's default for long proteins) keeps the first
-    ``max_len // 2`` and the last ``max_len - max_len // 2`` residues, joined, so that both
-    terminal signals (signal peptides, anchors, targeting motifs) survive.
-    """
-    length = len(row)
-    if length <= max_len:
-        return row
-    if mode == "right":
-        return row[:max_len]
-    if mode == "left":
-        return row[length - max_len :]
-    if mode == "center":
-        start = (length - max_len) // 2
-        return row[start : start + max_len]
-    if mode == "ends":
-        head = max_len // 2
-        return np.concatenate([row[:head], row[length - (max_len - head) :]])
-    raise ValueError(f"truncate must be one of {TRUNCATE_MODES}, got {mode!r}")
-
-
-def pad_tokens(
-    tokens: np.ndarray,
-    offsets: np.ndarray,
-    max_len: int | None = None,
-    pad: str = "right",
-    truncate: str = "right",
-    ids: Sequence[str] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pad ragged tokens into a dense ``(N, L)`` ``uint8`` array and its ``(N, L)`` mask.
-
-    ``L`` is ``max_len`` or the longest sequence. Sequences longer than ``max_len`` are cut
-    by :func:`crop` (``truncate='right'`` keeps the start, ``'left'`` the end, ``'center'``
-    the middle, ``'ends'`` both termini) or raise ``ValueError`` with ``truncate='error'``.
-    ``pad`` places the padding.
-    """
-    if pad not in PAD_MODES:
-        raise ValueError(f"pad must be one of {PAD_MODES}, got {pad!r}")
-    if truncate not in TRUNCATE_MODES:
-        raise ValueError(f"truncate must be one of {TRUNCATE_MODES}, got {truncate!r}")
-    lengths = np.diff(offsets)
-    n = len(lengths)
-    width = int(lengths.max(initial=0)) if max_len is None else int(max_len)
-    out = np.zeros((n, width), dtype=np.uint8)
-    mask = np.zeros((n, width), dtype=bool)
-    for i, length in enumerate(lengths.tolist()):
-        if length > width and truncate == "error":
-            name = ids[i] if ids is not None else f"#{i + 1}"
-            raise ValueError(f"record {name!r}: length {length} exceeds max_len {width}")
-        row = crop(tokens[offsets[i] : offsets[i + 1]], width, truncate)
-        kept = len(row)
-        left = 0 if pad == "right" else (width - kept if pad == "left" else (width - kept) // 2)
-        out[i, left : left + kept] = row
-        mask[i, left : left + kept] = True
-    return out, mask
-
-
-def padding_mask(lengths: Sequence[int] | np.ndarray, max_len: int | None = None) -> np.ndarray:
-    """Boolean ``(N, L)`` mask, True at the first ``lengths[n]`` positions (right padding)."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    width = int(lengths.max(initial=0)) if max_len is None else int(max_len)
-    return np.arange(width)[None, :] < lengths[:, None]
-
-
-def one_hot_tokens(padded: np.ndarray) -> np.ndarray:
-    """One-hot ``(N, C, L)`` ``float32`` (C = 21) from padded ``(N, L)`` tokens; pad -> zeros."""
-    return np.ascontiguousarray(onehot_table()[padded].transpose(0, 2, 1))
-
-
-def onehot_table() -> np.ndarray:
-    """``(22, 21)`` ``float32``: row ``t`` is token ``t``'s one-hot vector; the pad row is zero."""
-    table = np.zeros((N_TOKENS, N_CHANNELS), dtype=np.float32)
-    table[1:, :] = np.eye(N_CHANNELS, dtype=np.float32)
-    return table
-
-
-def one_hot_with_mask(
-    seqs: Sequence[str],
-    max_len: int | None = None,
-    pad: str = "right",
-    truncate: str = "right",
-) -> tuple[np.ndarray, np.ndarray]:
-    """One-hot ``(N, 21, L)`` ``float32`` and its ``(N, L)`` bool mask in one call."""
-    tokens, offsets = tokenize(seqs)
-    padded, mask = pad_tokens(tokens, offsets, max_len, pad, truncate)
-    return one_hot_tokens(padded), mask
-
-
-def one_hot(
-    seqs: Sequence[str],
-    max_len: int | None = None,
-    pad: str = "right",
-    truncate: str = "right",
-) -> np.ndarray:
-    """One-hot encode sequences to ``float32`` ``(N, 21, L)``; padded columns are all zero.
-
-    >>> one_hot(["ACD", "W"], max_len=4).shape
-    (2, 21, 4)
-    """
-    return one_hot_with_mask(seqs, max_len, pad, truncate)[0]
-
-
-def decode_padded(padded: np.ndarray) -> list[str]:
-    """Padded ``(N, L)`` tokens back to strings (pad positions are dropped)."""
-    return [ID_TO_LETTER[row[row > 0]].tobytes().decode() for row in np.asarray(padded)]
-
-
-def blosum62_table() -> np.ndarray:
-    """``(22, 21)`` ``float32``: row ``t`` is token ``t``'s BLOSUM62 scores against the 20
-    residues and X, divided by 4; the pad row (0) is all zero."""
-    from Bio.Align import substitution_matrices
-
-    matrix = substitution_matrices.load("BLOSUM62")
-    letters = "ACDEFGHIKLMNPQRSTVWYX"
-    table = np.zeros((N_TOKENS, len(letters)), dtype=np.float32)
-    for i, a in enumerate(letters, start=1):
-        table[i] = [matrix[a][b] for b in letters]
-    return table / 4.0
-
-
-# ----------------------------------------------------------------------------- composition
-
-def aa_composition(seqs: Sequence[str]) -> np.ndarray:
-    """Amino-acid composition ``(N, 21)`` ``float32``: fraction of each residue and X."""
-    tokens, offsets = tokenize(seqs)
-    n = len(offsets) - 1
-    row = np.repeat(np.arange(n), np.diff(offsets))
-    counts = np.zeros((n, N_TOKENS), dtype=np.float64)
-    np.add.at(counts, (row, tokens), 1.0)
-    lengths = np.maximum(np.diff(offsets), 1)[:, None]
-    return (counts[:, 1:] / lengths).astype(np.float32)
-
-
-def dipeptide_composition(seqs: Sequence[str]) -> np.ndarray:
-    """Dipeptide composition ``(N, 400)`` ``float32`` over the 20 standard residues.
-
-    Fractions of each ordered pair among a sequence's overlapping pairs of standard residues
-    (pairs touching X are not counted; each row sums to 1, or is all zero when there is no
-    such pair). ``"AAC"`` gives AA = AC = 1/2. Pairs never cross sequence boundaries.
-    """
-    tokens, offsets = tokenize(seqs)
-    n = len(offsets) - 1
-    owner = np.repeat(np.arange(n), np.diff(offsets))
-    t = tokens.astype(np.int64)
-    ok = (owner[:-1] == owner[1:]) & (t[:-1] <= 20) & (t[1:] <= 20)
-    pair = (t[:-1][ok] - 1) * 20 + (t[1:][ok] - 1)
-    counts = np.bincount(owner[:-1][ok] * 400 + pair, minlength=n * 400).reshape(n, 400)
-    total = counts.sum(axis=1, keepdims=True)
-    return (counts / np.maximum(total, 1)).astype(np.float32)
-
-
-# ----------------------------------------------------------------------------- ragged datasets
-
-@dataclass
-class EncodedDataset:
-    """A tokenised dataset in ragged form.
-
-    ``tokens`` flat ``uint8``; ``offsets`` ``(N + 1,)`` ``int64``; ``ids`` ``(N,)`` str;
-    ``labels`` ``(N,)``: class index ``int64`` (classification; names in ``class_names``),
-    ``float32`` (regression) or absent; ``task``: binary | multiclass | regression | unsupervised.
-    """
-
-    tokens: np.ndarray
-    offsets: np.ndarray
-    ids: np.ndarray
-    labels: np.ndarray | None = None
-    task: str = "unsupervised"
-    class_names: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """``(N,)`` ``int64`` sequence lengths."""
-        return np.diff(self.offsets)
-
-    def sequence(self, i: int) -> str:
-        """The residue string of record ``i``."""
-        return ID_TO_LETTER[self.tokens[self.offsets[i] : self.offsets[i + 1]]].tobytes().decode()
-
-    def subset(self, index: np.ndarray) -> EncodedDataset:
-        """A new dataset holding records ``index`` (in that order)."""
-        index = np.asarray(index)
-        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
-        lengths = self.lengths[index]
-        offsets = np.zeros(len(index) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if len(index):
-            pos = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in index])
-        else:
-            pos = np.zeros(0, dtype=np.int64)
-        return EncodedDataset(
-            tokens=self.tokens[pos],
-            offsets=offsets,
-            ids=self.ids[index],
-            labels=None if self.labels is None else self.labels[index],
-            task=self.task,
-            class_names=list(self.class_names),
-        )
-
-
-def encode_table(
-    ids: Sequence[str],
-    seqs: Sequence[str],
-    labels: Sequence[object] | None = None,
-    task: str = "unsupervised",
-    class_names: Sequence[str] | None = None,
-) -> EncodedDataset:
-    """Tokenise a table of ids, clean sequences and labels into an :class:`EncodedDataset`.
-
-    Classification labels are names; ``class_names`` fixes their order (default: sorted).
-    """
-    tokens, offsets = tokenize(seqs, ids)
-    y = None
-    names: list[str] = []
-    if labels is not None and task in ("binary", "multiclass"):
-        str_labels = [str(v) for v in labels]
-        names = list(class_names) if class_names else sorted(set(str_labels))
-        lookup = {name: i for i, name in enumerate(names)}
-        missing = sorted(set(str_labels) - set(lookup))
-        if missing:
-            raise ValueError(f"labels {missing} are not among the class names {names}")
-        y = np.array([lookup[v] for v in str_labels], dtype=np.int64)
-    elif labels is not None and task == "regression":
-        y = np.asarray(labels, dtype=np.float32)
-    return EncodedDataset(tokens, offsets, np.asarray(list(ids), dtype=str), y, task, names)
-
-
-def save_encoded(ds: EncodedDataset, path: str) -> None:
-    """Write an encoded dataset to ``.npz`` atomically (no pickles inside)."""
-    from .io import atomic_path
-
-    arrays = {
-        "tokens": ds.tokens,
-        "offsets": ds.offsets,
-        "ids": ds.ids.astype(str),
-        "task": np.array(ds.task),
-        "class_names": np.array(ds.class_names, dtype=str),
-    }
-    if ds.labels is not None:
-        arrays["labels"] = ds.labels
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def load_encoded(path: str) -> EncodedDataset:
-    """Read an encoded dataset written by :func:`save_encoded` (``allow_pickle=False``)."""
-    with np.load(path, allow_pickle=False) as z:
-        return EncodedDataset(
-            tokens=z["tokens"],
-            offsets=z["offsets"],
-            ids=z["ids"],
-            labels=z["labels"] if "labels" in z.files else None,
-            task=str(z["task"]),
-            class_names=[str(c) for c in z["class_names"]],
-        )
-
 
 _ESTIMATORS = ("TokenEncoder", "OneHotEncoder", "Blosum62Encoder", "CompositionEncoder")
 
 
 def __getattr__(name: str) -> object:
-    """The scikit-learn style encoders live in :mod:`seqnn.estimators` and are imported on
-    first use, so that importing this module (as prediction does) does not load sklearn."""
+    """The scikit-learn style encoders (:mod:`seqnn.data.estimators`), imported lazily."""
     if name in _ESTIMATORS:
-        from . import estimators
+        from .data import estimators
 
         return getattr(estimators, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "PAD_MODES",
+    "TRUNCATE_MODES",
     "UNKNOWN_ID",
     "tokenize",
     "crop",
@@ -354,4 +64,7 @@ __all__ = [
     "encode_table",
     "save_encoded",
     "load_encoded",
-] + list(_ESTIMATORS)
+    "over_length",
+    "too_long",
+    *_ESTIMATORS,
+]

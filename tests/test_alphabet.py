@@ -1,4 +1,4 @@
-"""Tests for seqnn.alphabet: token ids and every rule of the cleaning policy."""
+"""Tests for seqnn.data.alphabet: token ids and every rule of the cleaning policy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqnn.alphabet import (
+from seqnn.data.alphabet import (
     ID_TO_LETTER,
     N_CHANNELS,
     N_TOKENS,
@@ -15,13 +15,13 @@ from seqnn.alphabet import (
     STANDARD,
     TOKEN_LUT,
     UNKNOWN_ID,
-    PolicyError,
     Substitutions,
     check_policy,
     clean,
     decode,
 )
 from seqnn.encode import tokenize
+from seqnn.errors import PolicyError
 
 # ----------------------------------------------------------------------------- token ids
 

@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import f1_score, matthews_corrcoef
 
 from seqnn import metrics as M
-from seqnn.baselines import (
+from seqnn.checks.baselines import (
     AA_FEATURES,
     DIPEPTIDE_FEATURES,
     aa_composition,

@@ -9,18 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqnn.checks import (
-    CheckSettings,
-    length_bins,
-    metric_by_bins,
-    permute_labels,
-    run_checks,
-    shuffle_residues,
-)
+from seqnn.checks.baselines import baselines_from_files
+from seqnn.checks.bins import length_bins, metric_by_bins
+from seqnn.checks.verdict import CheckSettings, run_checks
+from seqnn.data.controls import permute_labels, shuffle_residues
+from seqnn.data.files import write_table
 from seqnn.encode import encode_table
-from seqnn.experiment import run_training
-from seqnn.io import write_table
-from seqnn.stages import baselines_from_files
+from seqnn.training.job import run_training
 
 AA = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from seqnn.cli import main
 from seqnn.config import ConfigError, dataset_from_dict
-from seqnn.ingest import load_dataset
-from seqnn.io import SeqnnInputError
+from seqnn.data.ingest import load_dataset
+from seqnn.errors import SeqnnInputError
 
 
 def write(path: Path, text: str) -> Path:

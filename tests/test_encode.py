@@ -8,7 +8,6 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from seqnn.alphabet import PolicyError
 from seqnn.encode import (
     Blosum62Encoder,
     CompositionEncoder,
@@ -29,6 +28,7 @@ from seqnn.encode import (
     save_encoded,
     tokenize,
 )
+from seqnn.errors import PolicyError
 
 # token ids used in the hand-written answers below
 A, C, D, E, W, X = 1, 2, 3, 4, 19, 21

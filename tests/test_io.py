@@ -1,4 +1,5 @@
-"""Tests for seqnn.io: FASTA and table reading, every input check, atomic writes."""
+"""Tests for seqnn.data.fasta, seqnn.data.tables and seqnn.data.files: FASTA and table
+reading, every input check, atomic writes."""
 
 from __future__ import annotations
 
@@ -8,17 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from seqnn.alphabet import Substitutions
-from seqnn.io import (
-    SeqnnInputError,
-    atomic_path,
-    check_labels,
-    normalise_split,
-    parse_header_fields,
-    read_fasta,
-    read_table,
-    write_table,
-)
+from seqnn.data import read_fasta
+from seqnn.data.alphabet import Substitutions
+from seqnn.data.fasta import parse_header_fields
+from seqnn.data.files import atomic_path, write_table
+from seqnn.data.tables import check_labels, normalise_split, read_table
+from seqnn.errors import SeqnnInputError
 
 FASTA = ">P1 first protein\nMKV\n>P2\nWYX\n"
 

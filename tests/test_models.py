@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqnn.alphabet import N_CHANNELS, N_TOKENS
+from seqnn.data.alphabet import N_CHANNELS, N_TOKENS
 from seqnn.models import TASKS, get_model, list_models, model_params
 from seqnn.models.cnn import ConvBlock, MaskedBatchNorm1d
 from seqnn.models.layers import (
@@ -353,7 +353,7 @@ def test_input_layer_known_answers() -> None:
 
 
 def test_get_model_accepts_design_n_tokens_and_refuses_other_vocabularies() -> None:
-    from seqnn.alphabet import N_TOKENS
+    from seqnn.data.alphabet import N_TOKENS
 
     model = get_model("cnn", n_tokens=N_TOKENS, n_outputs=1, task="binary")
     assert model.config == get_model("cnn", n_outputs=1, task="binary").config

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 import seqnn
-from seqnn.checkpoint import save_model
 from seqnn.cli import main
 from seqnn.encode import encode_table
 from seqnn.models import get_model
 from seqnn.predict import SeenIds
+from seqnn.runtime.checkpoint import save_model
 from seqnn.train import TrainConfig, train_model
 
 RESIDUES = "ACDEFGHIKLMNPQRSTVWY"

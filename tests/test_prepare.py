@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from seqnn.cli import main
 from seqnn.config import dataset_from_dict
-from seqnn.ingest import load_dataset
-from seqnn.io import SeqnnInputError
-from seqnn.prepare import prepare
+from seqnn.data.ingest import load_dataset
+from seqnn.data.prepare import prepare
+from seqnn.errors import SeqnnInputError
 from seqnn.split import exact_duplicates, split_given
 
 ROWS = [  # entry, seq, scl ; rows 0..6

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqnn import evaluate as ev
-from seqnn.report import build_index, build_report
+from seqnn.report import data_plots, figures, plots
+from seqnn.report.page import build_index, build_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 VERDICT_OK = "cnn beats aa_composition by +0.21 MCC; no leakage above 0.3 identity."
@@ -60,7 +60,7 @@ def make_dataset(root: Path, task: str = "binary", n: int = 60, layout: str = "w
     """A realistic result folder: sequences, split, audit, three models, baselines, checks.
 
     ``layout="workflow"`` writes split_summary/audit/baselines as seqnn.split and
-    seqnn.baselines do; ``layout="brief"`` the flatter shapes of the original contract."""
+    seqnn.checks.baselines do; ``layout="brief"`` the flatter shapes of the original contract."""
     rng = np.random.default_rng(0)
     ids = [f"P{i:03d}" for i in range(n)]
     seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), rng.integers(30, 120)))
@@ -302,15 +302,15 @@ def _plot_calls(ds: Path) -> list:
     m = ds / "models" / "cnn"
     entry = json.loads((ds / "checks.json").read_text())["models"]["cnn"]
     return [
-        (ev.plot_learning_curves, (m / "history.csv",)),
-        (ev.plot_confusion, (m / "predictions.tsv", ["neg", "pos"])),
-        (ev.plot_roc_pr, (m / "predictions.tsv", ["neg", "pos"])),
-        (ev.plot_identity_histogram, (ds / "audit.json", 0.3)),
-        (ev.plot_identity_histogram, (ds / "nearest_train.tsv", 0.3)),
-        (ev.plot_metric_by_bin, (entry,)),
-        (ev.plot_length_hist, (ds / "sequences.tsv",)),
-        (ev.plot_composition, (ds / "sequences.tsv",)),
-        (ev.plot_reconstruction, (ds / "models" / "autoencoder" / "predictions.tsv",)),
+        (plots.plot_learning_curves, (m / "history.csv",)),
+        (plots.plot_confusion, (m / "predictions.tsv", ["neg", "pos"])),
+        (plots.plot_roc_pr, (m / "predictions.tsv", ["neg", "pos"])),
+        (data_plots.plot_identity_histogram, (ds / "audit.json", 0.3)),
+        (data_plots.plot_identity_histogram, (ds / "nearest_train.tsv", 0.3)),
+        (data_plots.plot_metric_by_bin, (entry,)),
+        (data_plots.plot_length_hist, (ds / "sequences.tsv",)),
+        (data_plots.plot_composition, (ds / "sequences.tsv",)),
+        (plots.plot_reconstruction, (ds / "models" / "autoencoder" / "predictions.tsv",)),
     ]
 
 
@@ -320,9 +320,9 @@ def test_every_plot_writes_a_png(binary: Path, tmp_path: Path):
         fn(*args, out)
         assert out.read_bytes()[:8] == PNG_MAGIC, fn.__name__
     reg = make_dataset(tmp_path / "reg", task="regression")
-    for fn, args in ((ev.plot_scatter, (reg / "models" / "cnn" / "predictions.tsv",)),
-                     (ev.plot_target_hist, (reg / "sequences.tsv", )),
-                     (ev.plot_length_hist, (reg / "sequences.tsv",))):
+    for fn, args in ((plots.plot_scatter, (reg / "models" / "cnn" / "predictions.tsv",)),
+                     (data_plots.plot_target_hist, (reg / "sequences.tsv", )),
+                     (data_plots.plot_length_hist, (reg / "sequences.tsv",))):
         out = tmp_path / "png" / f"reg_{fn.__name__}.png"
         fn(*args, out)
         assert out.read_bytes()[:8] == PNG_MAGIC, fn.__name__
@@ -342,9 +342,9 @@ def test_multiclass_plots(tmp_path: Path):
     seqs = tmp_path / "s.tsv"
     pd.DataFrame({"id": range(80), "sequence": ["ACDKLW" * (k % 9 + 1) for k in range(80)],
                   "label": true}).to_csv(seqs, sep="\t", index=False)
-    for k, (fn, args) in enumerate([(ev.plot_confusion, (pred, classes)),
-                                    (ev.plot_roc_pr, (pred, classes)),
-                                    (ev.plot_composition, (seqs,))]):
+    for k, (fn, args) in enumerate([(plots.plot_confusion, (pred, classes)),
+                                    (plots.plot_roc_pr, (pred, classes)),
+                                    (data_plots.plot_composition, (seqs,))]):
         fn(*args, tmp_path / f"{k}.png")
         assert (tmp_path / f"{k}.png").read_bytes()[:8] == PNG_MAGIC
 
@@ -354,19 +354,19 @@ def test_roc_needs_two_classes(binary: Path, tmp_path: Path):
     df = pd.read_csv(pred, sep="\t")
     df.loc[df["split"] == "test", "true"] = "neg"
     df.to_csv(pred, sep="\t", index=False)
-    with pytest.raises(ev.PlotUnavailable, match="fewer than two classes"):
-        ev.plot_roc_pr(pred, ["neg", "pos"], tmp_path / "roc.png")
+    with pytest.raises(figures.PlotUnavailable, match="fewer than two classes"):
+        plots.plot_roc_pr(pred, ["neg", "pos"], tmp_path / "roc.png")
     assert not (tmp_path / "roc.png").exists()
 
 
 def test_evaluate_model_dir_makes_the_plots_for_each_task(binary: Path, tmp_path: Path):
-    made = ev.evaluate_model_dir(binary / "models" / "cnn", tmp_path / "cnn")
+    made = plots.evaluate_model_dir(binary / "models" / "cnn", tmp_path / "cnn")
     assert sorted(Path(p).name for p in made) == [
         "confusion.png", "learning_curves.png", "metric_by_bin.png", "roc_pr.png"]
-    made = ev.evaluate_model_dir(binary / "models" / "autoencoder", tmp_path / "ae")
+    made = plots.evaluate_model_dir(binary / "models" / "autoencoder", tmp_path / "ae")
     assert sorted(Path(p).name for p in made) == ["learning_curves.png", "reconstruction.png"]
     reg = make_dataset(tmp_path / "reg", task="regression")
-    made = ev.evaluate_model_dir(reg / "models" / "rnn", tmp_path / "rnn")
+    made = plots.evaluate_model_dir(reg / "models" / "rnn", tmp_path / "rnn")
     assert "scatter.png" in {Path(p).name for p in made}
     assert all(Path(p).read_bytes()[:8] == PNG_MAGIC for p in made)
 

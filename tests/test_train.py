@@ -1,4 +1,5 @@
-"""Tests of seqnn.data, seqnn.checkpoint, seqnn.trainstate and seqnn.train (tiny and exact)."""
+"""Tests of seqnn.runtime (batches, device, checkpoint) and seqnn.training through the
+seqnn.train face (tiny and exact)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from seqnn import trainstate
-from seqnn.checkpoint import CheckpointError, load_model, save_model
-from seqnn.data import BucketBatchSampler, PadCollate, SequenceDataset, check_lengths, make_loader
 from seqnn.encode import crop, encode_table
+from seqnn.errors import CheckpointError
+from seqnn.runtime.batches import (
+    BucketBatchSampler,
+    PadCollate,
+    SequenceDataset,
+    check_lengths,
+    make_loader,
+)
+from seqnn.runtime.checkpoint import load_model, save_model
 from seqnn.train import (
     TrainConfig,
     TrainingError,
@@ -29,7 +36,8 @@ from seqnn.train import (
     select_device,
     train_model,
 )
-from seqnn.trainstate import balanced_class_weights, build_loss
+from seqnn.training import state
+from seqnn.training.parts import balanced_class_weights, build_loss
 
 REPO = Path(__file__).resolve().parents[1]
 RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
@@ -314,7 +322,7 @@ def test_seeded_runs_reproduce_exactly(straight, data, tmp_path):
 def test_resume_after_interruption_is_exact(straight, data, tmp_path, monkeypatch):
     out, summary = straight
     train, valid, test = data
-    real_save = trainstate.save_state
+    real_save = state.save_state
     calls = []
 
     def save_then_die(out_dir, state):
@@ -323,13 +331,13 @@ def test_resume_after_interruption_is_exact(straight, data, tmp_path, monkeypatc
         if state["epoch"] == 2:
             raise KeyboardInterrupt  # "killed" after epoch 2's state, before its history
 
-    monkeypatch.setattr("seqnn.train.save_state", save_then_die)
+    monkeypatch.setattr("seqnn.training.loop.save_state", save_then_die)
     run = {"model_name": "mlp", "model_params": MLP, "config": cfg(scheduler="cosine"),
            "out_dir": tmp_path, "test": test}
     with pytest.raises(KeyboardInterrupt):
         train_model(train, valid, **run)
     assert not (tmp_path / "model.json").exists()
-    monkeypatch.setattr("seqnn.train.save_state", real_save)
+    monkeypatch.setattr("seqnn.training.loop.save_state", real_save)
     with pytest.raises(TrainingError, match="cannot resume, the run differs in lr"):
         train_model(train, valid, **{**run, "config": cfg(scheduler="cosine", lr=0.01)},
                     resume=True)
@@ -352,12 +360,13 @@ def test_resume_after_kill_9(straight, data, tmp_path):
         import os, signal
         from seqnn import train
         from seqnn.encode import load_encoded
-        real = train.save_state
+        from seqnn.training import loop
+        real = loop.save_state
         def save(out_dir, state):
             if state["epoch"] == 3:
                 os.kill(os.getpid(), signal.SIGKILL)
             real(out_dir, state)
-        train.save_state = save
+        loop.save_state = save
         d = {str(tmp_path)!r}
         ds = [load_encoded(os.path.join(d, n + ".npz")) for n in ("train", "valid", "test")]
         config = train.TrainConfig(epochs=4, batch_size=8, device="cpu", quiet=True, seed=3,
@@ -421,7 +430,7 @@ def test_regression_and_autoencoder_runs(tmp_path):
 def test_limit_heap_growth_applies_on_linux(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from seqnn.trainstate import limit_heap_growth
+    from seqnn.runtime.device import limit_heap_growth
 
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     assert limit_heap_growth() is sys.platform.startswith("linux")
@@ -432,7 +441,7 @@ def test_limit_heap_growth_applies_on_linux(monkeypatch: pytest.MonkeyPatch) -> 
 def test_limit_primitive_cache_sets_env_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from seqnn.trainstate import PRIMITIVE_CACHE_CAPACITY, limit_primitive_cache
+    from seqnn.runtime.device import PRIMITIVE_CACHE_CAPACITY, limit_primitive_cache
 
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
     monkeypatch.delenv("DNNL_PRIMITIVE_CACHE_CAPACITY", raising=False)
@@ -455,17 +464,17 @@ def test_ema_weights_are_validated_saved_and_resumed(data, tmp_path, monkeypatch
     ha, hp = history(tmp_path / "a"), history(tmp_path / "p")
     assert ha["train_loss"].tolist() == hp["train_loss"].tolist()
     assert ha["valid_loss"].tolist() != hp["valid_loss"].tolist()
-    real_save = trainstate.save_state
+    real_save = state.save_state
 
     def save_then_die(out_dir, state):
         real_save(out_dir, state)
         if state["epoch"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr("seqnn.train.save_state", save_then_die)
+    monkeypatch.setattr("seqnn.training.loop.save_state", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train_model(train, valid, **run, out_dir=tmp_path / "b")
-    monkeypatch.setattr("seqnn.train.save_state", real_save)
+    monkeypatch.setattr("seqnn.training.loop.save_state", real_save)
     train_model(train, valid, **run, out_dir=tmp_path / "b", resume=True)
     assert_same_weights(weights_of(tmp_path / "a"), weights_of(tmp_path / "b"))
     with pytest.raises(ValueError, match=r"ema must be in \[0, 1\)"):

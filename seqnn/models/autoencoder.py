@@ -15,10 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqnn.alphabet import N_TOKENS
-from seqnn.models import register_model
-from seqnn.models.cnn import ConvStack
-from seqnn.models.layers import (
+from ..data.alphabet import N_TOKENS
+from .cnn import ConvStack
+from .layers import (
     ACTIVATIONS,
     POOLS,
     InputLayer,
@@ -27,7 +26,8 @@ from seqnn.models.layers import (
     masked_pool,
     pooled_width,
 )
-from seqnn.models.rnn import RecurrentEncoder
+from .registry import register_model
+from .rnn import RecurrentEncoder
 
 ENCODERS = ("conv", "gru")
 #: longest period of the positional signal, in residues

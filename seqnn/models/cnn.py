@@ -12,8 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from seqnn.models import register_model
-from seqnn.models.layers import (
+from .layers import (
     ACTIVATIONS,
     MAXOUT_PIECES,
     POOLS,
@@ -30,6 +29,7 @@ from seqnn.models.layers import (
     pooled_width,
     terminal_masks,
 )
+from .registry import register_model
 
 
 class MaskedBatchNorm1d(nn.BatchNorm1d):

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from seqnn.models.layers import SeqModel
+from .layers import SeqModel
 
 
 class Ensemble(SeqModel):

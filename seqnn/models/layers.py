@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqnn.alphabet import N_CHANNELS, N_TOKENS, PAD_ID
-from seqnn.encode import blosum62_table, onehot_table
+from ..data.alphabet import N_CHANNELS, N_TOKENS, PAD_ID
+from ..data.encoding import blosum62_table, onehot_table
 
 INPUTS = ("onehot", "blosum62", "embedding")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "gelu", "maxout")

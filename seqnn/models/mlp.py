@@ -13,8 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from seqnn.models import register_model
-from seqnn.models.layers import (
+from .layers import (
     ACTIVATIONS,
     POOLS,
     InputLayer,
@@ -25,6 +24,7 @@ from seqnn.models.layers import (
     masked_pool,
     pooled_width,
 )
+from .registry import register_model
 
 
 def fixed_length(x: torch.Tensor, mask: torch.Tensor, max_len: int

@@ -12,10 +12,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqnn.alphabet import N_CHANNELS
-from seqnn.models import register_model
-from seqnn.models.cnn import ConvBlock
-from seqnn.models.layers import (
+from ..data.alphabet import N_CHANNELS
+from .cnn import ConvBlock
+from .layers import (
     ACTIVATIONS,
     POOLS,
     InputLayer,
@@ -28,6 +27,7 @@ from seqnn.models.layers import (
     masked_pool,
     pooled_width,
 )
+from .registry import register_model
 
 CELLS = ("lstm", "gru")
 RNN_POOLS = ("last", *POOLS)

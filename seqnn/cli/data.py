@@ -1,0 +1,122 @@
+"""``seqnn inspect``, ``encode``, ``ingest`` and ``prepare``: data in (:mod:`seqnn.data`)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .options import policy_option
+
+
+@click.command()
+@click.argument("fasta", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--labels", "labels", type=click.Path(dir_okay=False), help="TSV/CSV of id,label.")
+@click.option("--id-column", default="id", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+@click.option("--header-field", help="Read labels from a key=value header field (e.g. TARGET).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@policy_option
+def inspect(fasta: str, labels: str | None, id_column: str, label_column: str,
+            header_field: str | None, as_json: bool, policy: str, drop_gaps: bool) -> None:
+    """Summarise a FASTA file: records, lengths, residues, duplicates, label balance."""
+    from ..data.inspect import inspect_fasta, render_summary
+
+    summary = inspect_fasta(fasta, policy=policy, drop_gaps=drop_gaps, labels=labels,
+                            id_column=id_column, label_column=label_column,
+                            header_field=header_field)
+    click.echo(json.dumps(summary, indent=2) if as_json else render_summary(summary))
+
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
+              help="Output .npz (ragged tokens, offsets, ids[, labels]).")
+@click.option("--task", type=click.Choice(["binary", "multiclass", "regression", "unsupervised"]),
+              default=None, help="With a sequences table: encode its labels for this task.")
+@click.option("--max-len", type=int, default=None, help="Refuse sequences longer than this.")
+@click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
+@policy_option
+def encode(source: str, out: str, task: str | None, max_len: int | None, classes: str | None,
+           policy: str, drop_gaps: bool) -> None:
+    """Tokenise a FASTA file (or a sequences.tsv table) into seqnn's ragged .npz format."""
+    from ..data.alphabet import Substitutions
+    from ..data.encoding import encode_table, over_length, save_encoded
+    from ..data.fasta import read_fasta
+    from ..data.tables import read_table
+    from ..errors import SeqnnInputError
+
+    subs = Substitutions()
+    if source.endswith((".tsv", ".csv")):
+        table = read_table(source, ["id", "sequence"])
+        ids, seqs = table["id"].tolist(), table["sequence"].tolist()
+        labels = table["label"].tolist() if task not in (None, "unsupervised") else None
+    else:
+        records = read_fasta(source, policy=policy, drop_gaps=drop_gaps, subs=subs)
+        ids, seqs, labels = [r.id for r in records], [r.sequence for r in records], None
+    if max_len is not None and (i := over_length([len(s) for s in seqs], max_len)) is not None:
+        raise SeqnnInputError(source, f"length {len(seqs[i])} > --max-len {max_len}", ids[i])
+    try:
+        ds = encode_table(ids, seqs, labels, task or "unsupervised",
+                          class_names=classes.split(",") if classes else None)
+    except ValueError as exc:  # e.g. a label missing from --classes
+        raise SeqnnInputError(source, str(exc)) from None
+    save_encoded(ds, out)
+    click.echo(f"encoded {len(ds)} sequences, {len(ds.tokens)} residues -> {out}; "
+               f"substitutions: {subs.summary()}", err=True)
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Workflow config YAML (with --dataset).")
+@click.option("--dataset", help="Dataset name in the config.")
+@click.option("--spec", help="The dataset block as JSON (what the workflow passes).")
+@click.option("--name", default="dataset", show_default=True, help="Dataset name with --spec.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
+              help="sequences.tsv to write.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the ingest report (JSON).")
+def ingest(config_path: str | None, dataset: str | None, spec: str | None, name: str,
+           out: str, report_path: str | None) -> None:
+    """Read and validate a dataset's inputs into one sequences table."""
+    from ..config import dataset_from_dict, load_workflow, parse_json_arg
+    from ..data.files import write_table, write_text
+    from ..data.ingest import load_dataset
+    from ..errors import ConfigError
+
+    if spec:
+        ds = dataset_from_dict(name, parse_json_arg(spec, "--spec"))
+    elif config_path and dataset:
+        wf = load_workflow(config_path)
+        if dataset not in wf.datasets:
+            raise ConfigError(f"{config_path}: no dataset {dataset!r}; "
+                              f"known: {', '.join(wf.datasets)}")
+        ds = wf.datasets[dataset]
+    else:
+        raise click.UsageError("give --spec JSON, or --config FILE with --dataset NAME")
+    df, report = load_dataset(ds)
+    write_table(df, out)
+    if report_path:
+        write_text(json.dumps(report.as_dict(), indent=2), report_path)
+    click.echo(f"{ds.name}: {len(df)} sequences from {len(ds.inputs)} input(s); "
+               f"substitutions: {report.substitutions.summary()}; "
+               f"{report.duplicate_groups} group(s) of identical sequences, "
+               f"{report.cross_split_groups} across splits, {report.conflicting_groups} with "
+               f"conflicting labels (dropped {report.duplicate_rows_dropped} rows)", err=True)
+
+
+
+
+@click.command()
+@click.argument("name", type=click.Choice(["scl2205"]))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--from", "folder", type=click.Path(file_okay=False, exists=True),
+              help="Read the package's data files from this folder instead.")
+def prepare(name: str, out: str, folder: str | None) -> None:
+    """Turn a published benchmark package (scl2205) into a seqnn input table."""
+    from ..data.prepare import prepare as run
+
+    table = run(name, out, folder)
+    counts = table["split"].value_counts().to_dict()
+    click.echo(f"{name}: {len(table)} rows ({counts}) -> {out}", err=True)

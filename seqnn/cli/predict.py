@@ -1,0 +1,102 @@
+"""``seqnn predict`` and ``seqnn embed``: a trained model on new sequences.
+
+Only click is imported here; torch, pandas and the model code are imported inside the
+commands, so ``seqnn --help`` stays fast. The work is done by :mod:`seqnn.inference`.
+"""
+
+from __future__ import annotations
+
+import click
+
+_DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
+    """Options shared by ``predict`` and ``embed``."""
+    f = click.option("--chunk-size", type=click.IntRange(min=1), default=10_000,
+                     show_default=True, help="Records read and predicted per chunk.")(f)
+    f = click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="CPU threads for torch (and MMseqs2 with --nearest).")(f)
+    f = click.option("--device", type=_DEVICE, default="auto", show_default=True,
+                     help="auto = CUDA when available, else CPU.")(f)
+    f = click.option("--batch-size", type=click.IntRange(min=1), default=256,
+                     show_default=True)(f)
+    f = click.argument("input_path", metavar="INPUT",
+                       type=click.Path(dir_okay=False, allow_dash=True))(f)
+    return click.argument("model_dir", type=click.Path(file_okay=False))(f)
+
+
+def _load(model_dir: str, device: str, batch_size: int, threads: int | None):  # noqa: ANN202
+    """Set the thread count and load the predictor; an unavailable device is a usage error."""
+    import torch
+
+    from ..inference.predictor import load
+    from ..runtime.device import limit_heap_growth, limit_primitive_cache, select_device
+
+    limit_heap_growth()
+    limit_primitive_cache()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        select_device(device)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--device") from None
+    return load(model_dir, device=device, batch_size=batch_size)
+
+
+@click.command()
+@_common
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
+              help="Output TSV (default: standard output).")
+@click.option("--nearest", is_flag=True,
+              help="Add nearest_identity to the model's train_sequences.fa (MMseqs2) and flag "
+                   "'extrapolating' below the model's identity_threshold.")
+def predict(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
+            chunk_size: int, out: str | None, nearest: bool) -> None:
+    """Predict every sequence of a FASTA file (plain, gzip or - for stdin) with a trained model.
+
+    Writes a TSV in input order: id, length, predicted, p_<class> per class (or
+    reconstruction_accuracy for an autoencoder), nearest_identity with --nearest, and flags
+    (';'-separated: truncated, substituted:U->C, lowercase, stop_dropped, gaps_dropped,
+    extrapolating). The input follows the model's recorded alphabet policy and max_len.
+    """
+    import os
+    import sys
+
+    from ..inference.files import predict_file
+    from ..inference.nearest import NearestTrain
+
+    predictor = _load(model_dir, device, batch_size, threads)
+    near = NearestTrain(model_dir, predictor.policy, threads or os.cpu_count() or 1) \
+        if nearest else None
+    try:
+        n = predict_file(predictor, input_path, out, chunk_size=chunk_size, nearest=near,
+                         progress=True)
+    except BrokenPipeError:  # e.g. `seqnn predict ... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    if out is not None:
+        click.echo(f"predicted {n} sequences -> {out}", err=True)
+
+
+@click.command()
+@_common
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
+              help="Output .npy ((N, D) float32, ids in OUT.ids.txt) or .tsv (id, dim_0..).")
+def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
+          chunk_size: int, out: str) -> None:
+    """Write the model's embedding of every sequence (an autoencoder's latent vectors).
+
+    ``.npy`` output holds the (N, D) float32 array with the ids one per line in OUT.ids.txt;
+    ``.tsv`` output has columns id, dim_0 .. dim_{D-1}. Rows follow the input order.
+    """
+    from ..inference.files import embed_file
+
+    if not out.lower().endswith((".npy", ".tsv")):
+        raise click.BadParameter("must end in .npy or .tsv", param_hint="-o/--out")
+    predictor = _load(model_dir, device, batch_size, threads)
+    n, dim = embed_file(predictor, input_path, out, chunk_size=chunk_size, progress=True)
+    click.echo(f"embedded {n} sequences ({dim} dimensions) -> {out}", err=True)
+
+
+__all__ = ["predict", "embed"]

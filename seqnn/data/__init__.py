@@ -1,0 +1,15 @@
+"""Sequences in, tokens out; no torch.
+
+``alphabet`` (tokens and the policy for non-standard letters), ``fasta`` (reading FASTA),
+``tables`` (TSV/CSV, labels, split names), ``files`` (atomic writes, text and JSON),
+``ingest`` (a dataset's inputs -> ``sequences.tsv``), ``prepare`` (published benchmark
+packages), ``inspect`` (a first look at a FASTA file), ``encoding`` (tokens, one-hot,
+BLOSUM62, composition, the ragged :class:`EncodedDataset`), ``estimators`` (the
+scikit-learn encoders) and ``controls`` (the data transforms of the honesty controls).
+"""
+
+from __future__ import annotations
+
+from .fasta import FastaRecord, read_fasta
+
+__all__ = ["FastaRecord", "read_fasta"]

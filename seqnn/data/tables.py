@@ -1,0 +1,114 @@
+"""Tables in: TSV/CSV read as strings, split names, label checks, the sequences table.
+
+Labels come from a TSV/CSV keyed by id, a header field or regular expression, one constant
+label per file, a table that carries the sequence in a column, or ``key=value`` FASTA
+headers (``>P1 TARGET=0.83 SET=train``). Every user mistake raises
+:class:`~seqnn.errors.SeqnnInputError`, which names the file, the record (when there is
+one) and the reason; the CLI prints it as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SeqnnInputError
+from .files import read_text
+
+TASKS = ("binary", "multiclass", "regression", "unsupervised")
+SPLITS = ("train", "valid", "test")
+#: spellings of split names found in the wild, mapped to seqnn's three
+SPLIT_ALIASES = {
+    "train": "train", "training": "train", "trn": "train", "tr": "train",
+    "valid": "valid", "validation": "valid", "val": "valid", "eval": "valid",
+    "evl": "valid", "dev": "valid", "vld": "valid",
+    "test": "test", "tst": "test", "te": "test", "heldout": "test", "held-out": "test",
+}
+
+
+def read_table(path: str | os.PathLike, required: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a TSV or CSV (sniffed from the header line) as strings; check required columns."""
+    text = read_text(path)
+    first = text.splitlines()[0]
+    sep = "\t" if "\t" in first else ","
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise SeqnnInputError(path, f"cannot parse table ({str(exc).splitlines()[0]})") from None
+    df.columns = [c.strip() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise SeqnnInputError(
+            path, f"missing column(s) {', '.join(missing)}; columns are {', '.join(df.columns)}"
+        )
+    return df
+
+
+def read_sequences(path: str | os.PathLike, task: str | None = None) -> pd.DataFrame:
+    """A sequences table (``id``, ``sequence``, ...) with numeric labels for regression."""
+    df = read_table(path, ["id", "sequence"])
+    if "label" in df and task == "regression":
+        df["label"] = pd.to_numeric(df["label"])
+    return df
+
+
+def normalise_split(value: str, path: str | os.PathLike, record: str) -> str:
+    """Map a split name (train/trn/eval/validation/test/...) to train, valid or test."""
+    key = str(value).strip().lower()
+    if key not in SPLIT_ALIASES:
+        raise SeqnnInputError(
+            path, f"unknown split {value!r} (use train, valid or test)", record
+        )
+    return SPLIT_ALIASES[key]
+
+
+def check_labels(
+    df: pd.DataFrame, task: str, path: str | os.PathLike, count_classes: bool = True
+) -> pd.DataFrame:
+    """Validate the ``label`` column for ``task``: present for every record, numeric for
+    regression, and (with ``count_classes``, for a whole dataset rather than one of its
+    files) at least two classes for classification, exactly two for binary."""
+    if task not in TASKS:
+        raise SeqnnInputError(path, f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if task == "unsupervised":
+        return df
+    if "label" not in df:
+        raise SeqnnInputError(path, f"task {task} needs labels, and none were given")
+    empty = df["label"].isna() | (df["label"].astype(str).str.strip() == "")
+    if empty.any():
+        rid = df.loc[empty, "id"].iloc[0]
+        raise SeqnnInputError(path, f"no label ({int(empty.sum())} record(s) without one)", rid)
+    if task == "regression":
+        values = pd.to_numeric(df["label"], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.astype(float))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SeqnnInputError(
+                path, f"label {df['label'].iloc[i]!r} is not a number (task regression)",
+                df["id"].iloc[i],
+            )
+        return df.assign(label=values.astype(float))
+    df = df.assign(label=df["label"].astype(str).str.strip())
+    if not count_classes:
+        return df
+    n_classes = df["label"].nunique()
+    if n_classes < 2:
+        raise SeqnnInputError(path, f"task {task} needs at least 2 classes, found {n_classes}")
+    if task == "binary" and n_classes != 2:
+        raise SeqnnInputError(
+            path, f"task binary needs exactly 2 classes, found {n_classes}: "
+            f"{', '.join(sorted(df['label'].unique())[:6])}"
+        )
+    return df
+
+
+def warn_unused_labels(n_unused: int, path: str | os.PathLike) -> None:
+    """Warn (with a count) about labels whose ids are not in the FASTA."""
+    if n_unused:
+        warnings.warn(f"{path}: {n_unused} label(s) for ids not in the FASTA were ignored",
+                      stacklevel=3)

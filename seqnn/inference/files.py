@@ -1,0 +1,106 @@
+"""Streaming a FASTA file through a :class:`~seqnn.inference.predictor.Predictor` into a
+prediction table (TSV) or embeddings (``.npy`` or TSV), one chunk at a time, so memory is
+bounded by the chunk (plus 8 bytes per record for the duplicate-id check), not by the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.fasta import DEFAULT_CHUNK, SeenIds, iter_fasta_chunks, source_name
+from ..data.files import atomic_path
+from ..errors import SeqnnInputError
+from .nearest import NearestTrain
+from .predictor import DEFAULT_THRESHOLD, Predictor, finish_rows
+
+
+def _progress(enabled: bool) -> Any:
+    """A tqdm counter of sequences on a terminal (disabled otherwise)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(unit="seq", disable=not (enabled and sys.stderr.isatty()), leave=False)
+
+
+def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike | None,
+                 *, chunk_size: int = DEFAULT_CHUNK, nearest: NearestTrain | None = None,
+                 progress: bool = False) -> int:
+    """Stream FASTA ``path`` through ``predictor`` into the prediction TSV ``out`` (``None`` =
+    standard output), one chunk at a time; returns the number of records.
+
+    A file ``out`` is written to a temporary name and renamed at the end, so an error leaves
+    no partial output (standard output may have received earlier chunks).
+    """
+    threshold = float(predictor.meta.get("identity_threshold", DEFAULT_THRESHOLD))
+    with contextlib.ExitStack() as stack:
+        if out is None:
+            fh: IO[str] = sys.stdout
+        else:
+            fh = stack.enter_context(open(stack.enter_context(atomic_path(out)), "w"))
+        src = source_name(path)
+        bar, seen, n = stack.enter_context(_progress(progress)), SeenIds(src), 0
+        for records in iter_fasta_chunks(path, chunk_size):
+            chunk = predictor.prepare(records, src, seen, check_nucleotide=n == 0)
+            ident = nearest.identity(chunk.seqs) if nearest is not None else None
+            frame = finish_rows(predictor.predict_chunk(chunk), chunk, ident, threshold)
+            fh.write(frame.to_csv(sep="\t", index=False, header=n == 0, lineterminator="\n"))
+            fh.flush()
+            n += len(chunk.ids)
+            bar.update(len(chunk.ids))
+    return n
+
+
+def write_npy_header(fh: IO[bytes], n: int, dim: int, size: int = 128) -> None:
+    """Write a ``.npy`` v1.0 header for a C-order ``(n, dim)`` ``float32`` array, padded to
+    exactly ``size`` bytes (so it can be written first as a placeholder and rewritten)."""
+    d = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, {dim}), }}"
+    header = d.ljust(size - 11) + "\n"
+    fh.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1"))
+
+
+def embed_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike, *,
+               chunk_size: int = DEFAULT_CHUNK, progress: bool = False) -> tuple[int, int]:
+    """Stream FASTA ``path`` into embeddings ``out``: ``.npy`` (``(N, D)`` ``float32``, plus
+    ids one per line in ``<out>.ids.txt``) or ``.tsv`` (``id``, ``dim_0`` .. ``dim_{D-1}``).
+    Written atomically; returns ``(N, D)``."""
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".npy", ".tsv"):
+        raise SeqnnInputError(out, "output must end in .npy or .tsv")
+    n, dim = 0, 0
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_path(out))
+        ids_fh = None
+        if suffix == ".npy":
+            ids_fh = stack.enter_context(open(stack.enter_context(
+                atomic_path(f"{out}.ids.txt")), "w"))
+        fh = stack.enter_context(open(tmp, "wb" if suffix == ".npy" else "w"))
+        if suffix == ".npy":
+            write_npy_header(fh, 0, 0)
+        src = source_name(path)
+        bar, seen = stack.enter_context(_progress(progress)), SeenIds(src)
+        for records in iter_fasta_chunks(path, chunk_size):
+            chunk = predictor.prepare(records, src, seen, check_nucleotide=n == 0)
+            z = np.ascontiguousarray(predictor.embed_chunk(chunk), dtype="<f4")
+            dim = z.shape[1]
+            if ids_fh is not None:
+                fh.write(z.tobytes())
+                ids_fh.write("".join(f"{i}\n" for i in chunk.ids))
+            else:
+                frame = pd.DataFrame(z, columns=[f"dim_{k}" for k in range(dim)])
+                frame.insert(0, "id", chunk.ids)
+                fh.write(frame.to_csv(sep="\t", index=False, header=n == 0, lineterminator="\n"))
+            n += len(chunk.ids)
+            bar.update(len(chunk.ids))
+        if suffix == ".npy":
+            fh.seek(0)
+            write_npy_header(fh, n, dim)
+    return n, dim
+
+
+__all__ = ["embed_file", "predict_file", "write_npy_header"]

@@ -1,0 +1,184 @@
+"""A trained model applied to new sequences: :class:`Predictor` (``seqnn.load(dir)``).
+
+Every input goes through exactly what training recorded in ``model.json``: the alphabet
+policy (``alphabet_policy``, plus ``drop_gaps`` when recorded), tokenising, and the length
+rule (``max_len``, ``truncate``: longer sequences are cut as at training, or refused when the
+rule is ``error``).
+
+Prediction table (TSV with a header, rows in input order): ``id``, ``length`` (residues after
+the policy, before truncation), then the output columns of :mod:`seqnn.runtime.table`
+(``predicted`` and one ``p_<class>`` probability per class, as in training's
+``predictions.tsv``; the value for regression; ``reconstruction_accuracy`` for an
+autoencoder); ``nearest_identity`` with ``--nearest``; and ``flags``: ``;``-separated,
+empty when none, from :data:`FLAGS` -- ``truncated`` (longer than ``max_len``: the model saw
+the kept part only), ``substituted:U->C`` (one per kind: ``U->C``, ``O->K``, ``B->X``,
+``Z->X``, ``J->X``), ``lowercase``, ``stop_dropped`` (a trailing ``*``), ``gaps_dropped``
+and ``extrapolating`` (nearest training identity below the model's ``identity_threshold``,
+default 0.3).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.alphabet import Substitutions, clean
+from ..data.encoding import encode_table, too_long
+from ..data.fasta import SeenIds, check_not_nucleotide
+from ..errors import PolicyError, SeqnnInputError
+from ..runtime.checkpoint import load_model
+from ..runtime.device import select_device
+from ..runtime.forward import embed_dataset, model_task, predict_dataset
+from ..runtime.table import prediction_columns, prediction_table
+
+DEFAULT_THRESHOLD = 0.3
+#: every flag that can appear in the ``flags`` column (``substituted:`` takes a kind)
+FLAGS = ("truncated", "substituted:", "lowercase", "stop_dropped", "gaps_dropped",
+         "extrapolating")
+_SUB_FLAGS = {"lowercase": "lowercase", "trailing * dropped": "stop_dropped",
+              "gap dropped": "gaps_dropped"}
+API_SOURCE = "<sequences>"
+
+
+@dataclass
+class Chunk:
+    """Records ready for the model: ``ids``, policy-cleaned ``seqs`` (uncropped) and the
+    ``flags`` (list of flag strings) of each record."""
+
+    ids: list[str]
+    seqs: list[str]
+    flags: list[list[str]]
+
+
+def _as_pairs(sequences: Any) -> list[tuple[str, str]]:
+    """A str, list of str, dict id->seq or list of (id, seq) pairs -> (id, seq) pairs."""
+    if isinstance(sequences, str):
+        sequences = [sequences]
+    if isinstance(sequences, Mapping):
+        return [(str(k), str(v)) for k, v in sequences.items()]
+    items = list(sequences)
+    if all(isinstance(s, str) for s in items):
+        return [(str(i), s) for i, s in enumerate(items)]
+    return [(str(rid), str(seq)) for rid, seq in items]
+
+
+class Predictor:
+    """A loaded model with its recipe; predicts and embeds sequences as training encoded them.
+
+    ``meta`` is ``model.json``; ``task`` is ``binary | multiclass | regression |
+    unsupervised``; ``class_names`` the class order of the ``p_<class>`` columns.
+    """
+
+    def __init__(self, model: Any, meta: dict[str, Any], device: Any, batch_size: int = 256):
+        self.model, self.meta, self.device, self.batch_size = model, meta, device, batch_size
+        self.task: str = model_task(model)
+        self.class_names: list[str] = [str(c) for c in meta.get("class_names", [])]
+        self.max_len, self.truncate = int(meta["max_len"]), str(meta["truncate"])
+        self.policy = str(meta.get("alphabet_policy", "map"))
+        self.drop_gaps = bool(meta.get("drop_gaps", False))
+
+    def prepare(self, records: list[tuple[str, str]], source: str | os.PathLike = API_SOURCE,
+                seen: SeenIds | None = None, check_nucleotide: bool = True) -> Chunk:
+        """Apply the recorded policy and length rule to raw ``(id, seq)`` records.
+
+        Raises :class:`SeqnnInputError` naming ``source``, the record and the reason for an
+        empty sequence, a policy violation, a duplicate id (tracked across chunks by
+        ``seen``), a DNA/RNA input or, under ``truncate='error'``, a sequence over ``max_len``.
+        """
+        seen = seen if seen is not None else SeenIds(source)
+        seen.add([rid for rid, _ in records])
+        if check_nucleotide:
+            check_not_nucleotide([s for _, s in records], source)
+        subs, ids, seqs, flags = Substitutions(), [], [], []
+        for rid, raw in records:
+            if not raw:
+                raise SeqnnInputError(source, "empty sequence", rid)
+            try:
+                seq = clean(raw, rid, self.policy, self.drop_gaps, subs)
+            except PolicyError as exc:
+                where = f"position {exc.position}: " if exc.position else ""
+                reason = exc.reason.split(" (pass drop_gaps")[0]
+                if reason != exc.reason:  # no --drop-gaps here: the model's recipe decides
+                    reason += f" (the model's alphabet policy {self.policy!r} keeps no gaps)"
+                raise SeqnnInputError(source, where + reason, rid) from None
+            flag = []
+            if len(seq) > self.max_len:
+                if self.truncate == "error":
+                    reason = too_long(len(seq), self.max_len, "the model's max_len")
+                    raise SeqnnInputError(source, f"{reason} (truncate rule 'error')", rid)
+                flag.append("truncated")
+            if subs.counts:
+                flag += [_SUB_FLAGS.get(k, f"substituted:{k}") for k in sorted(subs.counts)]
+                subs.counts.clear()
+                subs.records.clear()
+            ids.append(rid)
+            seqs.append(seq)
+            flags.append(flag)
+        return Chunk(ids, seqs, flags)
+
+    def columns(self, nearest: bool = False) -> list[str]:
+        """The columns of this model's prediction table (module doc), in order."""
+        body = prediction_columns(self.task, self.class_names)
+        return ["id", "length", *body, *(["nearest_identity"] if nearest else []), "flags"]
+
+    def _dataset(self, chunk: Chunk) -> Any:
+        return encode_table(chunk.ids, chunk.seqs)
+
+    def predict_chunk(self, chunk: Chunk) -> pd.DataFrame:
+        """The prediction table (module doc) of one prepared chunk, without ``flags``."""
+        if not chunk.ids:
+            return pd.DataFrame({c: [] for c in self.columns()[:-1]})
+        pred = predict_dataset(self.model, self._dataset(chunk), batch_size=self.batch_size,
+                               device=self.device, max_len=self.max_len, truncate=self.truncate)
+        lengths = np.fromiter(map(len, chunk.seqs), np.int64, len(chunk.seqs))
+        return prediction_table({"id": chunk.ids, "length": lengths}, self.task,
+                                self.class_names, pred["outputs"], pred["predicted"])
+
+    def embed_chunk(self, chunk: Chunk) -> np.ndarray:
+        """``model.embed`` of one prepared chunk: ``(N, D)`` ``float32``, input order."""
+        return embed_dataset(self.model, self._dataset(chunk), batch_size=self.batch_size,
+                             device=self.device, max_len=self.max_len, truncate=self.truncate)
+
+    def predict(self, sequences: Any) -> pd.DataFrame:
+        """Predict a list of sequences (ids ``"0"``, ``"1"``, ...), a dict id -> sequence or a
+        list of ``(id, seq)`` pairs; returns the prediction table (module doc) as a DataFrame."""
+        chunk = self.prepare(_as_pairs(sequences))
+        return finish_rows(self.predict_chunk(chunk), chunk)
+
+    def embed(self, sequences: Any) -> np.ndarray:
+        """Embeddings ``(N, D)`` ``float32`` of sequences given as for :meth:`predict`."""
+        return self.embed_chunk(self.prepare(_as_pairs(sequences)))
+
+
+def finish_rows(frame: pd.DataFrame, chunk: Chunk, identity: np.ndarray | None = None,
+                threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Add ``nearest_identity`` (when ``identity`` is given, flagging ``extrapolating`` below
+    ``threshold``) and the ``;``-joined ``flags`` column to a chunk's prediction table."""
+    flags = chunk.flags
+    if identity is not None:
+        frame["nearest_identity"] = identity
+        flags = [f + ["extrapolating"] if ident < threshold else f
+                 for f, ident in zip(flags, identity.tolist(), strict=True)]
+    frame["flags"] = [";".join(f) for f in flags]
+    return frame
+
+
+def load(model_dir: str | os.PathLike, device: str = "cpu", batch_size: int = 256) -> Predictor:
+    """Load a model directory (``model.json`` + ``model.safetensors``) as a :class:`Predictor`.
+
+    ``device`` is ``auto | cpu | cuda | cuda:N | mps``. Raises
+    :class:`~seqnn.errors.CheckpointError` for a missing, incomplete or newer-format
+    model directory.
+    """
+    dev = select_device(device)
+    model, meta = load_model(model_dir, dev)
+    return Predictor(model, meta, dev, batch_size)
+
+
+__all__ = ["API_SOURCE", "DEFAULT_THRESHOLD", "FLAGS", "Chunk", "Predictor", "finish_rows",
+           "load"]

@@ -1,0 +1,211 @@
+"""Sections 1 (summary), 2 (dataset) and 3 (split and leakage audit) of the HTML report.
+
+Each function takes the loaded results folder (:class:`~seqnn.report.results.Results`) and
+returns ready HTML; every text from a file is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from .. import layout
+from ..data.tables import SPLITS
+from .classes import zero_recall
+from .data_plots import (
+    plot_composition,
+    plot_identity_histogram,
+    plot_length_hist,
+    plot_target_hist,
+)
+from .figures import read_tsv
+from .html import NA, Plots, as_dict, badge, esc, fmt, html_table, na, pct
+from .results import Results
+
+
+def _leak_banner(d: Results) -> str:
+    """Loud red box for leakage and other warnings, a yellow one for notes, or a quiet
+    all-clear line when the audit found nothing."""
+    audit = d.leakage
+    msgs = [str(w) for w in [*(audit.get("warnings") or []), *(d.checks.get("warnings") or [])]]
+    if audit.get("leak") and not any(m.startswith("LEAKAGE") for m in msgs):
+        frac = as_dict(audit.get("fraction_above_threshold")).get("test")
+        msgs.insert(0, f"LEAKAGE: {pct(frac)} of test sequences share at least "
+                    f"{pct(audit.get('identity_threshold', 0.3))} identity with a training "
+                    "sequence; held-out scores may be inflated by near-copies.")
+    msgs = list(dict.fromkeys(msgs))
+    alarm = [m for m in msgs if not m.startswith("NOTE")]
+    notes = [m for m in msgs if m.startswith("NOTE")]
+    out = "".join(f'<div class="banner {cls}"><strong>{title}</strong><ul>'
+                  + "".join(f"<li>{esc(m)}</li>" for m in items) + "</ul></div>"
+                  for cls, title, items in (("alarm", "Warnings", alarm), ("note", "Notes", notes))
+                  if items)
+    if audit and not audit.get("leak"):
+        frac = as_dict(audit.get("fraction_above_threshold")).get("test")
+        out += (f'<div class="banner ok">Leakage audit passed: {pct(frac)} of test sequences '
+                f'above {pct(audit.get("identity_threshold", 0.3))} identity to training.</div>')
+    return out or f'<div class="banner none">Leakage audit: {NA}.</div>'
+
+
+def _headline(c: Mapping) -> str:
+    """Test metric with CI and the best shortcut, as one line of text."""
+    ci = c.get("ci") or [None, None]
+    best = c.get("best_shortcut") or {}
+    return (f"test {fmt(c.get('test_metric'))} [{fmt(ci[0])}, {fmt(ci[-1])}] · best "
+            f"shortcut {esc(best.get('label', best.get('name', '—')))} "
+            f"{fmt(best.get('test_metric'))} · "
+            f"Δ {fmt(c.get('delta_vs_best_shortcut'), signed=True)}")
+
+
+def _verdict_box(name: str, m: Mapping) -> str:
+    """The coloured verdict box of one model: status, plain verdict, numbers, warnings."""
+    c, test = m["check"], m["metrics"].get("test") or {}
+    status = c.get("status")
+    cls = {"ok": "ok", "warning": "warn"}.get(str(status), "unknown")
+    verdict = c.get("verdict") or f"Honesty checks for this model: {NA}." + (
+        f" Test reconstruction accuracy {fmt(test['reconstruction_accuracy'])}."
+        if "reconstruction_accuracy" in test else "")
+    warnings = list(c.get("warnings") or [])
+    if m.get("classes") is not None:
+        zero = zero_recall(m["classes"])
+        if zero:
+            warnings.append(f"{len(zero)} of {len(m['classes'])} classes are never recalled on "
+                            f"test (recall 0): {'; '.join(map(str, zero))}.")
+    warns = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return (f'<div class="verdict {cls}"><h3>{esc(name)} {badge(status)}</h3>'
+            f"<p>{esc(verdict)}</p>"
+            + (f'<p class="muted">{_headline(c)}</p>' if "test_metric" in c else "")
+            + (f"<ul>{warns}</ul>" if warns else "") + "</div>")
+
+
+def summary_section(d: Results) -> str:
+    """Section 1: leakage banner and one verdict box per model."""
+    boxes = "".join(_verdict_box(n, m) for n, m in d.models.items()) or na("Models")
+    return f'<h2 id="summary">1. Summary</h2>{_leak_banner(d)}{boxes}'
+
+
+def dataset_section(d: Results, plot: Plots) -> str:
+    """Section 2: records per source, lengths, composition, labels, substitutions."""
+    out = ['<h2 id="dataset">2. Dataset</h2>']
+    seqs, ing = d.sequences, d.ingest
+    per_source = ing.get("records_per_source")
+    if not per_source and seqs is not None and "source" in seqs.columns:
+        per_source = seqs["source"].value_counts().to_dict()
+    out.append(html_table(["Source", "Records"], [[esc(k), fmt(v)] for k, v in per_source.items()])
+               if per_source else na("Records per source"))
+    path = d.root / layout.SEQUENCES
+    if seqs is None:
+        out.append(na("Sequences (sequences.tsv)"))
+    else:
+        out.append(f"<p>{len(seqs)} sequences.</p>")
+        figs = [plot(plot_length_hist, path, alt="length histogram", task=d.task),
+                plot(plot_composition, path, alt="residue composition", task=d.task)]
+        if d.task == "regression":
+            figs.append(plot(plot_target_hist, path, alt="target distribution",
+                             splits_tsv=d.root / layout.SPLITS))
+        out.append(f'<div class="plots">{"".join(figs)}</div>')
+        if d.task != "regression" and "label" in seqs.columns:
+            counts = seqs["label"].fillna("(none)").value_counts()
+            out.append(html_table(["Class", "Sequences", "Share"], [
+                [esc(k), fmt(int(v)), pct(v / len(seqs))] for k, v in counts.items()]))
+    keys = (("substitution_summary", "Residue substitutions"),
+            ("duplicate_sequence_groups", "Duplicate sequence groups"),
+            ("duplicate_rows_dropped", "Duplicate rows dropped"),
+            ("conflicting_label_groups", "Identical sequences with conflicting labels"))
+    out.append("<dl>" + "".join(f"<dt>{esc(t)}</dt><dd>{fmt(ing[k]) if k in ing else NA}</dd>"
+                                for k, t in keys) + "</dl>")
+    return "".join(out)
+
+
+def _split_table(d: Results) -> tuple[dict, dict]:
+    """Sizes ``{split: n}`` and balance ``{split: {class: n} or {mean: .., sd: ..}}`` from
+    ``split_summary.json`` (either layout), else computed from ``splits.tsv``."""
+    ss = d.split_summary
+    if "sizes" in ss:
+        return as_dict(ss["sizes"]), as_dict(ss.get("class_balance"))
+    per = {k: v for k, v in as_dict(ss.get("splits")).items() if isinstance(v, dict)}
+    if per:
+        stats = ("clusters", "mean", "sd", "min", "max")
+        return ({k: v.get("n") for k, v in per.items()},
+                {k: {**{s: v[s] for s in stats if s in v}, **as_dict(v.get("classes"))}
+                 for k, v in per.items()})
+    if not (d.root / layout.SPLITS).exists() or d.sequences is None:
+        return {}, {}
+    merged = read_tsv(d.root / layout.SPLITS).merge(
+        d.sequences.drop(columns="split", errors="ignore"), on="id")
+    balance = (pd.crosstab(merged["split"], merged["label"]).to_dict("index")
+               if d.task != "regression" and "label" in merged.columns else {})
+    return merged["split"].value_counts().to_dict(), balance
+
+
+def _balance_rows(d: Results) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of split sizes and class balance (counts with their share)."""
+    sizes, balance = _split_table(d)
+    keys = list(dict.fromkeys(k for v in balance.values() for k in v))
+    plain = {"clusters", "mean", "sd", "min", "max"}
+    rows = []
+    for split in [s for s in SPLITS if s in sizes] + [s for s in sizes if s not in SPLITS]:
+        n, bal = sizes[split], as_dict(balance.get(split))
+        cells = [f"{fmt(bal[k])} ({pct(bal[k] / n)})" if k not in plain and isinstance(
+            bal.get(k), int) and isinstance(n, int) and n else fmt(bal.get(k)) for k in keys]
+        rows.append([esc(split), fmt(n), *cells])
+    return ["Split", "Sequences", *map(str, keys)], rows
+
+
+def _fraction_rows(audit: Mapping) -> list[list[str]]:
+    """Per held-out split: sequences, how many and what share reach the threshold, and the
+    share of residue-shuffled copies that do (chance similarity)."""
+    frac = as_dict(audit.get("fraction_above_threshold"))
+    n, above = as_dict(audit.get("n")), as_dict(audit.get("n_above_threshold"))
+    background = as_dict(audit.get("background_fraction_above_threshold"))
+    return [[esc(s), fmt(n.get(s)), fmt(above.get(s)),
+             f'<span class="{"bad" if v else "good"}">{pct(v)}</span>', pct(background.get(s))]
+            for s, v in frac.items()]
+
+
+def _duplicate_rows(dups: Mapping) -> list[list[str]]:
+    """Exact duplicate findings; a list is shown as a count and its first few entries, unless
+    its count is already there as ``n_<key>``."""
+    rows = []
+    for key, value in dups.items():
+        if isinstance(value, list) and f"n_{key}" in dups:
+            continue
+        if isinstance(value, list):
+            shown = ", ".join(str(v) for v in value[:5] if not isinstance(v, dict))
+            value = f"{len(value)}" + (f" (e.g. {shown})" if shown else "")
+        rows.append([esc(key.replace("_", " ")), fmt(value)])
+    return rows
+
+
+def split_section(d: Results, plot: Plots) -> str:
+    """Section 3: split method, sizes and balance, identity histogram, leakage numbers."""
+    ss, audit = d.split_summary, d.leakage
+    keys = ("identity", "coverage") if ss.get("method") == "given" else (
+        "identity", "coverage", "fractions", "seed")  # a given split has no fractions or seed
+    params = [f"{k}: {ss[k]}" for k in keys if k in ss]
+    tool = as_dict(audit.get("mmseqs")).get("version")
+    out = ['<h2 id="split">3. Split and leakage audit</h2>',
+           f"<p>Method: <b>{esc(ss.get('method', NA))}</b>" + (
+               f" ({esc('; '.join(params))})" if params else "") + "." + (
+               f" Identity audit: MMseqs2 {esc(tool)}." if tool else "") + "</p>"]
+    header, rows = _balance_rows(d)
+    out.append(html_table(header, rows) if rows else na("Split sizes"))
+    threshold = float(audit.get("identity_threshold", 0.3))
+    nearest = d.root / layout.NEAREST_TRAIN
+    source = audit if audit.get("histogram") else nearest if nearest.exists() else None
+    out.append(plot(plot_identity_histogram, source, threshold, alt="identity histogram")
+               if source is not None else na("Identity to training histogram"))
+    rows = _fraction_rows(audit)
+    out.append(html_table(["Split", "Sequences", f"≥ {threshold:g} identity to train", "Share",
+                       "Share of shuffled copies (chance)"], rows)
+               if rows else na("Fraction above threshold"))
+    bins = as_dict(audit.get("identity_bins"))
+    cols = list(dict.fromkeys(k for v in bins.values() for k in v))
+    if bins:
+        out.append(html_table(["Split", *cols], [[esc(s), *(fmt(v.get(c)) for c in cols)]
+                                             for s, v in bins.items()]))
+    dups = audit.get("duplicates")
+    out.append(html_table(["Exact duplicates / conflicts", "Value"], _duplicate_rows(dups))
+               if isinstance(dups, dict) else na("Exact duplicates across splits"))
+    return "".join(out)

@@ -1,0 +1,211 @@
+"""Batches for training and inference: a ``Dataset`` over ragged tokens, a length-bucketed
+batch sampler, and a collate that pads each batch to its own longest sequence.
+
+Batch layout (what :class:`PadCollate` returns, right-padded with the pad id 0):
+
+* ``x`` ``(N, L)`` ``int64`` token ids, ``L`` = longest (cropped) sequence in the batch;
+* ``mask`` ``(N, L)`` bool, True at real residues;
+* ``lengths`` ``(N,)`` ``int64`` (after cropping to ``max_len``);
+* ``y`` ``(N,)`` ``int64`` class index, ``(N,)`` ``float32`` value, or ``None`` without labels;
+* ``index`` ``(N,)`` ``int64`` positions of the records in the dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ..config import DEFAULT_MAX_LEN, TRUNCATE_MODES
+from ..data.encoding import EncodedDataset, crop, over_length, too_long
+
+Item = tuple[torch.Tensor, int, Any, int]
+
+
+class SequenceDataset(Dataset):
+    """Records of an :class:`~seqnn.data.encoding.EncodedDataset` as
+    ``(tokens, length, label, index)``.
+
+    ``tokens`` is the record's uncropped ``(L_i,)`` ``int64`` token row, ``length`` its length,
+    ``label`` the class index (int), value (float) or ``None``; ``index`` the record position.
+    """
+
+    def __init__(self, ds: EncodedDataset):
+        self.ds = ds
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int) -> Item:
+        start, end = int(self.ds.offsets[i]), int(self.ds.offsets[i + 1])
+        row = torch.from_numpy(self.ds.tokens[start:end].astype(np.int64))
+        label = None if self.ds.labels is None else self.ds.labels[i].item()
+        return row, end - start, label, int(i)
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of similar-length records, so per-batch padding stays small.
+
+    With ``shuffle``: the records are permuted, cut into chunks of
+    ``batch_size * bucket_size_multiplier``, sorted by length inside each chunk (ties keep the
+    random order), cut into batches, and the batch order is shuffled. The permutation comes
+    from ``numpy.random.default_rng([seed, epoch])``, so ``(seed, epoch)`` is the whole state:
+    call :meth:`set_epoch` before each epoch. Without ``shuffle`` all records are sorted by
+    length once (for fast inference; use the returned ``index`` to restore the order).
+    Every index appears exactly once per epoch; there are ``ceil(N / batch_size)`` batches.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int] | np.ndarray,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        bucket_size_multiplier: int = 50,
+    ):
+        if batch_size < 1 or bucket_size_multiplier < 1:
+            raise ValueError("batch_size and bucket_size_multiplier must be >= 1")
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.bucket_size_multiplier = int(bucket_size_multiplier)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the permutation of ``epoch`` (0-based)."""
+        self.epoch = int(epoch)
+
+    def state_dict(self) -> dict[str, int]:
+        """``{"seed": ..., "epoch": ...}`` -- everything needed to replay the batches."""
+        return {"seed": self.seed, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Restore the state from :meth:`state_dict`."""
+        self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        bs = self.batch_size
+        if not self.shuffle:
+            order = np.argsort(self.lengths, kind="stable")
+            yield from (order[i : i + bs].tolist() for i in range(0, len(order), bs))
+            return
+        rng = np.random.default_rng([self.seed, self.epoch])
+        perm = rng.permutation(len(self.lengths))
+        chunk = bs * self.bucket_size_multiplier
+        batches: list[np.ndarray] = []
+        for c in range(0, len(perm), chunk):
+            part = perm[c : c + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            batches.extend(part[i : i + bs] for i in range(0, len(part), bs))
+        for b in rng.permutation(len(batches)):
+            yield batches[b].tolist()
+
+
+class PadCollate:
+    """Collate :class:`SequenceDataset` items into a padded batch (layout in the module doc).
+
+    Rows longer than ``max_len`` are cut by :func:`seqnn.data.encoding.crop` with mode ``truncate``
+    (``"error"`` refuses them). The batch is padded to its longest row, or to ``pad_to``
+    when given (only for benchmarks: pads every batch to one fixed width).
+    """
+
+    def __init__(self, max_len: int, truncate: str = "ends", pad_to: int | None = None):
+        if truncate not in TRUNCATE_MODES:
+            raise ValueError(f"truncate must be one of {TRUNCATE_MODES}, got {truncate!r}")
+        self.max_len = int(max_len)
+        self.truncate = truncate
+        self.pad_to = pad_to
+
+    def _crop(self, row: torch.Tensor, index: int) -> torch.Tensor:
+        if len(row) <= self.max_len:
+            return row
+        if self.truncate == "error":
+            raise ValueError(f"record #{index + 1}: {too_long(len(row), self.max_len)}")
+        return torch.from_numpy(crop(row.numpy(), self.max_len, self.truncate))
+
+    def __call__(self, items: Sequence[Item]) -> dict[str, torch.Tensor | None]:
+        rows = [self._crop(row, index) for row, _, _, index in items]
+        lengths = torch.tensor([len(r) for r in rows], dtype=torch.int64)
+        width = int(lengths.max()) if self.pad_to is None else int(self.pad_to)
+        x = torch.zeros((len(rows), width), dtype=torch.int64)
+        for i, r in enumerate(rows):
+            x[i, : len(r)] = r
+        mask = torch.arange(width)[None, :] < lengths[:, None]
+        labels = [item[2] for item in items]
+        y: torch.Tensor | None = None
+        if labels and labels[0] is not None:
+            dtype = torch.float32 if isinstance(labels[0], float) else torch.int64
+            y = torch.tensor(labels, dtype=dtype)
+        index = torch.tensor([item[3] for item in items], dtype=torch.int64)
+        return {"x": x, "mask": mask, "lengths": lengths, "y": y, "index": index}
+
+
+def check_lengths(ds: EncodedDataset, max_len: int, truncate: str) -> None:
+    """With ``truncate='error'``, raise ``ValueError`` naming the first record over ``max_len``."""
+    if truncate != "error":
+        return
+    i = over_length(ds.lengths, max_len)
+    if i is not None:
+        raise ValueError(f"record {str(ds.ids[i])!r}: {too_long(int(ds.lengths[i]), max_len)}")
+
+
+def make_loader(
+    ds: EncodedDataset,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    max_len: int = DEFAULT_MAX_LEN,
+    truncate: str = "ends",
+    num_workers: int = 0,
+    pin_memory: bool = False,
+    pad_to_max: bool = False,
+    bucket_size_multiplier: int = 50,
+) -> tuple[DataLoader, BucketBatchSampler]:
+    """A ``DataLoader`` with a :class:`BucketBatchSampler` and :class:`PadCollate`.
+
+    Returns ``(loader, sampler)``; call ``sampler.set_epoch(e)`` before each epoch.
+    ``pad_to_max=True`` pads every batch to ``min(longest record, max_len)`` and exists only
+    for the benchmark that compares it with per-batch padding.
+    """
+    check_lengths(ds, max_len, truncate)
+    sampler = BucketBatchSampler(ds.lengths, batch_size, shuffle, seed, bucket_size_multiplier)
+    pad_to = min(int(ds.lengths.max(initial=1)), max_len) if pad_to_max else None
+    loader = DataLoader(
+        SequenceDataset(ds),
+        batch_sampler=sampler,
+        collate_fn=PadCollate(max_len, truncate, pad_to),
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+    )
+    return loader, sampler
+
+
+def dataset_hash(ds: EncodedDataset) -> str:
+    """SHA-256 hex digest of a dataset's tokens, offsets and labels (ids are not included)."""
+    h = hashlib.sha256()
+    for arr in (ds.tokens, ds.offsets, ds.labels):
+        if arr is not None:
+            a = np.ascontiguousarray(arr)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+__all__ = [
+    "SequenceDataset",
+    "BucketBatchSampler",
+    "PadCollate",
+    "check_lengths",
+    "make_loader",
+    "dataset_hash",
+]

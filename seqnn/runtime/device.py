@@ -1,0 +1,111 @@
+"""The device a model runs on and the process settings around it: device choice, mixed
+precision on CUDA, and two memory limits (glibc's heap, oneDNN's primitive cache).
+
+Shared by training and inference; torch is imported here, so the CLI imports this module
+only inside the commands that run a model.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import AbstractContextManager
+
+import torch
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N" | "mps"`` into a ``torch.device``.
+
+    ``auto`` picks CUDA, then Apple MPS, then CPU. Asking for a device that is not available
+    raises ``ValueError`` saying so (no silent fallback to CPU).
+    """
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {name!r} requested but CUDA is not available (no GPU or a CPU-only "
+                "torch build); use device 'cpu' or 'auto'"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) visible")
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {name!r} requested but Apple MPS is not available")
+    elif device.type != "cpu":
+        raise ValueError(f"unsupported device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+def limit_heap_growth(threshold: int = 4 << 20) -> bool:
+    """On glibc, serve every allocation over ``threshold`` bytes by ``mmap`` (``mallopt
+    M_MMAP_THRESHOLD``) so freed batch activations go back to the system; returns whether it
+    applied. glibc's default threshold climbs to 32 MiB after the first large free, and batches
+    of ever-changing widths then fragment the heap, so peak memory grows with the file (the
+    default CNN: 1.2 GB after 10,000 proteins, 2.4 GB after 100,000; 0.6-0.7 GB with this), at
+    about 20% more wall time (page faults). Training does not use it: there the backward
+    pass makes it halve the speed (benchmarks/README.md, "Training"). Process-wide, so only
+    the ``seqnn predict`` and ``embed`` commands call it; a ``MALLOC_MMAP_THRESHOLD_`` set in
+    the environment is left alone.
+    """
+    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL("libc.so.6").mallopt(-3, int(threshold)))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
+#: oneDNN primitives kept per process while training (oneDNN's default is 1024)
+PRIMITIVE_CACHE_CAPACITY = 8
+
+
+def limit_primitive_cache(capacity: int = PRIMITIVE_CACHE_CAPACITY) -> bool:
+    """Cap oneDNN's primitive cache (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``) before the first
+    convolution runs; returns whether it set the variable.
+
+    Per-batch padding gives nearly every batch its own width, so each batch builds new conv
+    primitives; oneDNN keeps the last 1024 with their buffers, which on SCL2205 held about
+    0.8 GB of a 1.9 GB peak after 4,000 proteins (benchmarks/README.md, "Memory"). Old widths
+    are rarely seen again, so a small cache costs no speed. oneDNN reads the variable once,
+    when a process makes its first primitive, so this acts only if called before that; a
+    value set in the environment is left alone.
+    """
+    if any(f"{p}_PRIMITIVE_CACHE_CAPACITY" in os.environ for p in ("ONEDNN", "DNNL")):
+        return False
+    os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(int(capacity))
+    return True
+
+
+def amp_settings(device: torch.device, amp: bool) -> tuple[bool, torch.dtype | None, bool]:
+    """Mixed-precision choice: ``(enabled, autocast dtype, use GradScaler)``.
+
+    Only on CUDA: bfloat16 where ``torch.cuda.is_bf16_supported()`` (no scaler needed),
+    otherwise float16 with a ``GradScaler``. Elsewhere (or ``amp=False``) full float32.
+    """
+    if not amp or device.type != "cuda":
+        return False, None, False
+    if torch.cuda.is_bf16_supported():
+        return True, torch.bfloat16, False
+    return True, torch.float16, True
+
+
+def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
+    """The autocast context for ``device`` under :func:`amp_settings` (a no-op without AMP)."""
+    enabled, dtype, _ = amp_settings(device, amp)
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+
+
+__all__ = ["PRIMITIVE_CACHE_CAPACITY", "amp_settings", "autocast", "limit_heap_growth",
+           "limit_primitive_cache", "select_device"]

@@ -1,0 +1,153 @@
+"""Running a model over an encoded dataset: the forward pass shared by training and
+inference (outputs per record, embeddings, the batch loss).
+
+Output layouts (rows in dataset order):
+
+* binary ``(N, 2)`` probabilities ``[1 - p, p]``, ``p = sigmoid(logit)``, column 1 being
+  ``class_names[1]`` (the positive class); multiclass ``(N, C)`` softmax probabilities;
+* regression ``(N,)`` values (``(N, K)`` for ``K > 1`` outputs);
+* autoencoder ``(N,)`` per-sequence reconstruction accuracy (correct residues / length).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..config import DEFAULT_MAX_LEN
+from ..data.encoding import EncodedDataset
+from .batches import make_loader
+from .device import autocast, select_device
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def model_task(model: nn.Module) -> str:
+    """``"unsupervised"`` for an autoencoder, else the model's ``task`` attribute."""
+    return "unsupervised" if getattr(model, "unsupervised", False) else str(model.task)
+
+
+def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any]) -> np.ndarray:
+    """Turn raw model outputs of one batch into the per-record layout (module doc).
+
+    For an autoencoder ``raw`` is ``(N, 22, L)`` logits and the result is ``(N, 2)``
+    ``[correct residues, length]`` (so that accuracies can be pooled over residues).
+    """
+    raw = raw.detach().float()
+    task = model_task(model)
+    if task == "unsupervised":
+        correct = ((raw.argmax(1) == batch["x"]) & batch["mask"]).sum(1)
+        return torch.stack([correct, batch["mask"].sum(1)], 1).cpu().numpy().astype(np.float64)
+    if task == "binary":
+        p = torch.sigmoid(raw.reshape(-1))
+        return torch.stack([1 - p, p], 1).cpu().numpy()
+    if task == "multiclass":
+        return torch.softmax(raw, 1).cpu().numpy()
+    return raw.squeeze(1).cpu().numpy() if raw.shape[1] == 1 else raw.cpu().numpy()
+
+
+def batch_loss(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any], loss_fn: LossFn | None):
+    """The loss of one batch: the autoencoder's reconstruction loss or ``loss_fn(raw, y)``."""
+    if getattr(model, "unsupervised", False):
+        return model.reconstruction_loss(raw, batch["x"], batch["mask"])
+    return None if loss_fn is None else loss_fn(raw, batch["y"])
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Move every tensor of a collated batch to ``device`` (non-blocking)."""
+    return {
+        k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()
+    }
+
+
+@torch.no_grad()
+def run_model(
+    model: nn.Module, loader: DataLoader, device: torch.device, amp: bool = False,
+    loss_fn: LossFn | None = None,
+) -> tuple[np.ndarray, float]:
+    """Run ``model`` in eval mode over ``loader``; returns ``(outputs, mean loss)``.
+
+    ``outputs`` follow :func:`batch_outputs`, in dataset order; the loss is the batch-size
+    weighted mean of batch losses (NaN when there is no loss to compute).
+    """
+    model.eval()
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    total, count = 0.0, 0
+    for cpu_batch in loader:
+        batch = to_device(cpu_batch, device)
+        with autocast(device, amp):
+            raw = model(batch["x"], batch["mask"])
+            loss = batch_loss(model, raw, batch, loss_fn)
+        parts.append((cpu_batch["index"].numpy(), batch_outputs(model, raw, batch)))
+        if loss is not None:
+            total += float(loss) * len(cpu_batch["index"])
+            count += len(cpu_batch["index"])
+    n = sum(len(i) for i, _ in parts)
+    if not parts:
+        return np.zeros((0,)), math.nan
+    out = np.zeros((n, *parts[0][1].shape[1:]), dtype=parts[0][1].dtype)
+    for index, values in parts:
+        out[index] = values
+    return out, (total / count if count else math.nan)
+
+
+def _loader(ds: EncodedDataset, batch_size: int, max_len: int, truncate: str) -> DataLoader:
+    kw = {"batch_size": batch_size, "max_len": max_len, "truncate": truncate}
+    return make_loader(ds, shuffle=False, **kw)[0]
+
+
+def predict_dataset(
+    model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
+    device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
+) -> dict[str, Any]:
+    """Predict every record of ``ds``; returns ``{"ids", "outputs", "predicted", "loss"}``.
+
+    ``outputs`` follow the module-doc layouts (probabilities, values or per-sequence
+    reconstruction accuracy), rows in dataset order; ``predicted`` is the argmax class index
+    ``(N,)`` for classification, the values for regression, ``None`` for an autoencoder;
+    ``loss`` is the mean reconstruction loss for an autoencoder, else NaN.
+    """
+    device = select_device(device) if isinstance(device, str) else device
+    out, loss = run_model(model, _loader(ds, batch_size, max_len, truncate), device)
+    task = model_task(model)
+    if task == "unsupervised":
+        return {"ids": ds.ids, "outputs": out[:, 0] / np.maximum(out[:, 1], 1), "predicted": None,
+                "loss": loss, "counts": out}
+    predicted = out.argmax(1) if task in ("binary", "multiclass") else out
+    return {"ids": ds.ids, "outputs": out, "predicted": predicted, "loss": loss}
+
+
+@torch.no_grad()
+def embed_dataset(
+    model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
+    device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
+) -> np.ndarray:
+    """``model.embed(x, mask)`` for every record: ``(N, D)`` ``float32``, dataset order."""
+    device = select_device(device) if isinstance(device, str) else device
+    model.eval()
+    rows: dict[int, np.ndarray] = {}
+    for cpu_batch in _loader(ds, batch_size, max_len, truncate):
+        batch = to_device(cpu_batch, device)
+        z = model.embed(batch["x"], batch["mask"]).float().cpu().numpy()
+        rows.update(zip(cpu_batch["index"].tolist(), z, strict=True))
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([rows[i] for i in range(len(ds))]).astype(np.float32)
+
+
+__all__ = [
+    "LossFn",
+    "model_task",
+    "batch_outputs",
+    "batch_loss",
+    "to_device",
+    "run_model",
+    "predict_dataset",
+    "embed_dataset",
+]

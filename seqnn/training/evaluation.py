@@ -1,0 +1,100 @@
+"""A trained model scored on its splits: metrics per split and the ``metrics.json`` and
+``predictions.tsv`` files of a run (the prediction table of :mod:`seqnn.runtime.table`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import layout, metrics
+from ..config import DEFAULT_MAX_LEN, TrainConfig
+from ..data.encoding import EncodedDataset
+from ..data.files import write_table, write_text
+from ..runtime.forward import model_task, predict_dataset
+from ..runtime.table import prediction_table
+
+
+def split_metrics(
+    task: str, y_true: np.ndarray | None, outputs: np.ndarray, class_names: list[str],
+    loss: float = math.nan,
+) -> dict[str, Any]:
+    """Metrics of one split from :func:`run_model` outputs (``(N, 2)`` counts for autoencoders).
+
+    Classification and regression use :mod:`seqnn.metrics`; an autoencoder reports
+    ``reconstruction_accuracy`` (pooled over residues), ``loss`` and ``n``.
+    """
+    if task == "unsupervised":
+        acc = float(outputs[:, 0].sum() / max(outputs[:, 1].sum(), 1))
+        return {"reconstruction_accuracy": acc, "loss": loss, "n": len(outputs)}
+    if y_true is None:
+        return {"n": len(outputs)}
+    if task == "regression":
+        result = dict(metrics.regression_metrics(y_true, outputs))
+    else:
+        pred = outputs.argmax(1)
+        result = dict(metrics.classification_metrics(y_true, pred, outputs, class_names))
+    if not math.isnan(loss):
+        result["loss"] = loss
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def evaluate_splits(
+    model: nn.Module, splits: dict[str, EncodedDataset], *, batch_size: int = 256,
+    device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
+    out_dir: str | os.PathLike | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Metrics per split, e.g. ``{"train": {...}, "valid": {...}, "test": {...}}``.
+
+    With ``out_dir``, also writes ``metrics.json`` (this dict; NaN becomes ``null``) and
+    ``predictions.tsv`` (``id``, ``split``, ``true``, ``predicted``, one ``p_<class>``
+    probability column per class; regression: ``true``, ``predicted``; autoencoder:
+    ``reconstruction_accuracy``), both atomically.
+    """
+    task = model_task(model)
+    results: dict[str, dict[str, Any]] = {}
+    frames = []
+    for name, ds in splits.items():
+        kw = {"batch_size": batch_size, "device": device, "max_len": max_len, "truncate": truncate}
+        pred = predict_dataset(model, ds, **kw)
+        outputs = pred["counts"] if task == "unsupervised" else pred["outputs"]
+        results[name] = split_metrics(task, ds.labels, outputs, ds.class_names, pred["loss"])
+        frames.append(prediction_table({"id": ds.ids, "split": name}, task, ds.class_names,
+                                       pred["outputs"], pred["predicted"], truth=True,
+                                       labels=ds.labels))
+    results = _jsonable(results)
+    if out_dir is not None:
+        write_text(json.dumps(results, indent=2) + "\n", Path(out_dir) / layout.METRICS)
+        write_table(pd.concat(frames, ignore_index=True), Path(out_dir) / layout.PREDICTIONS)
+    return results
+
+
+def evaluate_run(model: nn.Module, train: EncodedDataset, valid: EncodedDataset,
+                 test: EncodedDataset | None, config: TrainConfig, device: torch.device,
+                 out: Path) -> dict[str, Any]:
+    """Metrics of a trained model on train, valid and ``test`` (when given), written to
+    ``out`` as ``metrics.json`` and ``predictions.tsv``."""
+    splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
+    return evaluate_splits(model, splits, batch_size=max(config.batch_size, 64), device=device,
+                           max_len=config.max_len, truncate=config.truncate, out_dir=out)
+
+
+__all__ = ["evaluate_run", "evaluate_splits", "split_metrics"]

@@ -1,0 +1,166 @@
+"""The parts a training run is assembled from: losses (built-in or the user's own), class
+weights, optimisers, learning-rate schedules and the monitored metric.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, primary_metric
+
+LOWER_IS_BETTER = ("loss", "rmse")
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+# ----------------------------------------------------------------------------- losses
+
+def balanced_class_weights(labels: np.ndarray, n_classes: int, power: float = 1.0
+                           ) -> np.ndarray:
+    """scikit-learn's "balanced" weights ``n / (n_classes * count_c)``, ``(C,)`` ``float32``,
+    raised to ``power`` (0.5: the square root, a milder correction for strong imbalance).
+
+    A class absent from ``labels`` gets weight 0 (it contributes no samples anyway).
+    """
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
+    weights = np.zeros(n_classes, dtype=np.float64)
+    present = counts > 0
+    weights[present] = (len(labels) / (n_classes * counts[present])) ** power
+    return weights.astype(np.float32)
+
+
+def _cross_entropy(out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    return F.cross_entropy(out.float(), y, weight=weight)
+
+
+def _bce(out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    logits = out.float().reshape(-1)
+    losses = F.binary_cross_entropy_with_logits(logits, y.float(), reduction="none")
+    if weight is None:
+        return losses.mean()
+    w = weight[y]
+    return (losses * w).sum() / w.sum()
+
+
+def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(out.float().reshape(y.shape), y.float())
+
+
+def import_loss(spec: str) -> LossFn:
+    """User loss ``"package.module:function"``: ``function(outputs, targets) -> scalar``."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"loss {spec!r}: expected 'package.module:function'")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"loss {spec!r} cannot be imported: {err}") from None
+    if not callable(fn):
+        raise ValueError(f"loss {spec!r} is not callable")
+    return fn
+
+
+def build_loss(
+    spec: str, task: str, class_weights: np.ndarray | None, device: torch.device
+) -> LossFn:
+    """The supervised loss ``fn(outputs, targets) -> scalar`` for ``task``.
+
+    ``outputs`` is the model's ``(N, n_outputs)``; ``targets`` ``(N,)`` class indices
+    (``int64``) or values (``float32``). ``auto`` = BCE-with-logits (binary, one logit;
+    class 1 is the positive class), cross-entropy (multiclass), MSE (regression).
+    ``class_weights`` ``(C,)`` weight the classification losses; a user loss
+    (``package.module:function``) gets the raw outputs and targets and no weights.
+    """
+    if ":" in spec:
+        if class_weights is not None:
+            raise ValueError("class_weights only apply to the built-in classification losses")
+        return import_loss(spec)
+    auto = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse"}
+    name = auto.get(task) if spec == "auto" else spec
+    fits = {"bce": "binary", "cross_entropy": "multiclass", "mse": "regression"}
+    if name not in fits:
+        raise ValueError(
+            f"unknown loss {spec!r}; use auto, cross_entropy, bce, mse or module:function"
+        )
+    if fits[name] != task:
+        raise ValueError(f"loss {name!r} does not fit task {task!r} (it is for {fits[name]})")
+    if name == "mse":
+        if class_weights is not None:
+            raise ValueError("class_weights 'balanced' needs a classification task")
+        return _mse
+    weight = None if class_weights is None else torch.as_tensor(class_weights, device=device)
+    return partial(_cross_entropy if name == "cross_entropy" else _bce, weight=weight)
+
+
+# ----------------------------------------------------------------------------- monitor
+
+def resolve_monitor(monitor: str | None, task: str, unsupervised: bool) -> tuple[str, str, str]:
+    """``(monitored name, metric logged in history, "min" | "max")`` for a run.
+
+    The default is the task's primary metric (reconstruction accuracy for an autoencoder);
+    ``"loss"`` monitors the validation loss while history still logs the primary metric.
+    """
+    if unsupervised:
+        known: tuple[str, ...] = ("reconstruction_accuracy",)
+        primary = "reconstruction_accuracy"
+    else:
+        known = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+        primary = primary_metric(task)
+    name = primary if monitor in (None, "auto") else monitor
+    if name != "loss" and name not in known:
+        choices = ", ".join(known)
+        raise ValueError(f"monitor {name!r} is not available; use loss or one of {choices}")
+    logged = primary if name == "loss" else name
+    return name, logged, "min" if name in LOWER_IS_BETTER else "max"
+
+
+def is_better(value: float, best: float | None, mode: str) -> bool:
+    """Whether ``value`` improves on ``best`` (NaN never improves, but beats no best at all)."""
+    if best is None:
+        return True
+    if np.isnan(value):
+        return False
+    if np.isnan(best):
+        return True
+    return value < best if mode == "min" else value > best
+
+
+# ----------------------------------------------------------------------------- optimizer
+
+def build_optimizer(
+    name: str, params: Any, lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """Adam, AdamW or SGD (momentum 0.9) over ``params``."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; use adam, adamw or sgd")
+
+
+def build_scheduler(
+    name: str, optimizer: torch.optim.Optimizer, epochs: int, patience: int, mode: str
+) -> Any:
+    """``None``, ``ReduceLROnPlateau`` (halves the rate after ``max(1, patience // 3)`` flat
+    epochs of the monitored metric) or ``CosineAnnealingLR`` over ``epochs``; stepped per epoch."""
+    if name == "none":
+        return None
+    if name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=mode, factor=0.5, patience=max(1, patience // 3)
+        )
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+    raise ValueError(f"unknown scheduler {name!r}; use none, plateau or cosine")
+
+
+__all__ = ["LOWER_IS_BETTER", "balanced_class_weights", "build_loss", "build_optimizer",
+           "build_scheduler", "import_loss", "is_better", "resolve_monitor"]

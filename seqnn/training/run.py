@@ -1,0 +1,57 @@
+"""Training a model: one network, or a seed ensemble of k networks (``ensemble: k``).
+
+:func:`train_model` checks the splits and hands the run to
+:func:`seqnn.training.single.train_single` or :func:`seqnn.training.ensemble.train_ensemble`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..config import TrainConfig
+from ..data.encoding import EncodedDataset
+from .ensemble import train_ensemble
+from .single import check_splits, train_single
+
+
+def train_model(
+    train: EncodedDataset,
+    valid: EncodedDataset,
+    *,
+    model_name: str,
+    model_params: dict[str, Any],
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    resume: bool = False,
+    meta: dict[str, Any] | None = None,
+    test: EncodedDataset | None = None,
+    evaluate: bool = True,
+    restart_on_change: bool = False,
+) -> dict[str, Any]:
+    """Train registry model ``model_name`` on ``train``, early-stopping on ``valid``.
+
+    Batches are ``x`` ``(N, L)`` tokens and ``mask`` ``(N, L)``, padded per batch (see
+    :mod:`seqnn.runtime.batches`). After every epoch ``out_dir/state.pt`` and ``history.csv``
+    are written; ``resume=True`` continues from ``state.pt`` when it exists (else starts fresh)
+    and, with the same settings on CPU, ends bit-identical to an uninterrupted run. The best
+    epoch's weights are restored and saved as the model directory in ``out_dir`` (``meta`` adds
+    keys to ``model.json``); with ``evaluate``, ``metrics.json`` and ``predictions.tsv`` cover
+    train, valid and ``test`` (when given). With ``restart_on_change``, a ``state.pt`` left by a
+    run with other settings or data is ignored (training starts fresh, and the new run's state
+    replaces it) instead of raising :class:`TrainingError`. Returns a summary: ``best_epoch``,
+    ``best_metric``, ``monitor``, ``epochs_run``, ``stopped_early``, ``history``, ``model_dir``,
+    ``metrics``; an ensemble's adds ``members`` (:mod:`seqnn.training.ensemble`).
+    """
+    check_splits(train, valid, test)
+    if config.ensemble > 1:
+        return train_ensemble(train, valid, config=config, out_dir=out_dir, test=test,
+                              evaluate=evaluate, model_name=model_name,
+                              model_params=model_params, resume=resume, meta=meta,
+                              restart_on_change=restart_on_change)
+    return train_single(train, valid, model_name=model_name, model_params=model_params,
+                        config=config, out_dir=out_dir, resume=resume, meta=meta, test=test,
+                        evaluate=evaluate, restart_on_change=restart_on_change)
+
+
+__all__ = ["train_model"]

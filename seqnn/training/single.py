@@ -1,0 +1,111 @@
+"""One network trained into a model folder: the steps around the epoch loop.
+
+``out_dir`` receives, as training goes, ``state.pt`` (after every epoch; see
+:mod:`seqnn.training.state`) and ``history.csv``; at the end the model
+(``model.safetensors`` + ``model.json``, :mod:`seqnn.runtime.checkpoint`) and, unless
+``evaluate=False``, ``metrics.json`` + ``predictions.tsv`` (:mod:`seqnn.training.evaluation`).
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import TrainConfig
+from ..data.encoding import EncodedDataset
+from ..errors import TrainingError
+from ..layout import HISTORY
+from ..runtime.batches import dataset_hash
+from ..runtime.checkpoint import save_model
+from ..runtime.device import limit_primitive_cache
+from .evaluation import evaluate_run
+from .loop import Trainer, n_outputs_for
+from .state import load_state
+
+log = logging.getLogger("seqnn.train")
+
+
+def train_single(
+    train: EncodedDataset,
+    valid: EncodedDataset,
+    *,
+    model_name: str,
+    model_params: dict[str, Any],
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    resume: bool = False,
+    meta: dict[str, Any] | None = None,
+    test: EncodedDataset | None = None,
+    evaluate: bool = True,
+    restart_on_change: bool = False,
+) -> dict[str, Any]:
+    """Train one network (``config.ensemble`` is not looked at) on splits that
+    :func:`check_splits` accepted; the contract and the summary of
+    :func:`seqnn.training.run.train_model`."""
+    limit_primitive_cache()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(train, valid, model_name, model_params, config, out)
+    state = load_state(out) if resume else None
+    if state is not None:
+        try:
+            trainer.restore(state)
+        except TrainingError as exc:
+            if not restart_on_change:
+                raise
+            log.warning("starting afresh: %s", exc)
+    trainer.fit()
+    model = trainer.model
+    save_model(out, model, _model_record(trainer, train, model_name, meta))
+    metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out)
+               if evaluate else None)
+    return {
+        "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
+        "monitor": trainer.monitor, "epochs_run": trainer.epoch,
+        "stopped_early": trainer.stopped_early, "history": str(out / HISTORY),
+        "model_dir": str(out), "metrics": metrics,
+    }
+
+
+def check_splits(
+    train: EncodedDataset, valid: EncodedDataset, test: EncodedDataset | None
+) -> None:
+    """Refuse empty splits, unlabelled supervised data and splits that disagree on classes."""
+    for name, ds in (("train", train), ("valid", valid), ("test", test)):
+        if ds is None:
+            continue
+        if len(ds) == 0 and name != "test":
+            raise ValueError(f"the {name} split is empty")
+        if ds.task != train.task or list(ds.class_names) != list(train.class_names):
+            raise ValueError(f"the {name} split's task/classes differ from the train split's")
+        if ds.task != "unsupervised" and ds.labels is None and name != "test":
+            raise ValueError(f"the {name} split of a {ds.task} task has no labels")
+
+
+def _model_record(
+    trainer: Trainer, train: EncodedDataset, model_name: str, meta: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What ``model.json`` says about a finished run (the caller's ``meta`` added last)."""
+    cfg, unsup = trainer.cfg, trainer.task == "unsupervised"
+    return {
+        "model": model_name, "params": trainer.model.config, "task": trainer.task,
+        "class_names": [] if unsup else list(train.class_names),
+        "n_outputs": getattr(trainer.model, "n_outputs", None) or n_outputs_for(train),
+        "max_len": cfg.max_len, "truncate": cfg.truncate, "data_hash": dataset_hash(train),
+        "best_epoch": trainer.best_epoch, "monitor": trainer.monitor,
+        "best_metric": _finite(trainer.best_value), "epochs_run": trainer.epoch,
+        "train_config": asdict(cfg), **(meta or {}),
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
