@@ -13,15 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqnn.config import (
-    ConfigError,
+from seqnn.config import ConfigError, load_workflow, workflow_from_dict
+from seqnn.config_safety import (
     check_config_size,
     check_names,
     check_paths,
     excerpt,
-    load_workflow,
     output_dir,
-    workflow_from_dict,
 )
 
 REPO = Path(__file__).resolve().parents[1]
