@@ -24,7 +24,7 @@ if not config:
 
 
 try:  # one clear line naming the wrong key or value, before any job starts
-    from seqnn.config import ConfigError, check_workflow
+    from seqnn.workflow import ConfigError, check_workflow
 
     check_workflow(config)
 except ConfigError as exc:

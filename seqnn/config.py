@@ -298,26 +298,3 @@ def parse_json_arg(text: str, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{what}: expected a JSON object")
     return data
-
-
-def check_workflow(data: dict[str, Any]) -> WorkflowConfig:
-    """Everything that can be checked before a run starts: the schema, every dataset and
-    model block, each model's parameter names (against the registry) and training settings.
-    Raises :class:`ConfigError` with one line naming the place and the reason."""
-    wf = workflow_from_dict(data)
-    from .models import model_params  # the registry: the one upward import (pyproject.toml)
-
-    for name, m in wf.models.items():
-        try:
-            known = model_params(m.model)
-        except ValueError as exc:
-            raise ConfigError(f"models.{name}.model: {exc}") from None
-        unknown = sorted(set(m.params) - set(known))
-        if unknown:
-            raise ConfigError(f"models.{name}.params: unknown parameter(s) {', '.join(unknown)} "
-                              f"for model {m.model!r}; known: {', '.join(known)}")
-        try:
-            TrainConfig.from_dict(m.train)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"models.{name}.train: {exc}") from None
-    return wf

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from seqnn.config import check_workflow
 from seqnn.data import read_fasta
+from seqnn.workflow import check_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "amp_tiny"

@@ -90,7 +90,7 @@ def test_ingest_and_audit_catch_the_duplicates(tmp_path: Path) -> None:
 def test_shipped_configs_pass_the_start_check(name: str) -> None:
     import yaml
 
-    from seqnn.config import check_workflow
+    from seqnn.workflow import check_workflow
 
     root = Path(__file__).resolve().parents[1]
     wf = check_workflow(yaml.safe_load((root / "config" / name).read_text()))

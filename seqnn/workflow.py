@@ -1,0 +1,40 @@
+"""The workflow's start-up check, run by the Snakefile before any job is planned.
+
+:func:`check_workflow` validates a whole workflow config: the safety and schema checks and the
+dataclasses of :mod:`seqnn.config` (torch-free), then every model block against the model
+registry (its parameter names) and its training settings. It sits above the model registry, so
+that :mod:`seqnn.config` itself never imports anything that pulls in torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import TrainConfig, WorkflowConfig, workflow_from_dict
+from .errors import ConfigError
+
+
+def check_workflow(data: dict[str, Any]) -> WorkflowConfig:
+    """Everything that can be checked before a run starts: the schema, every dataset and
+    model block, each model's parameter names (against the registry) and training settings.
+    Raises :class:`~seqnn.errors.ConfigError` with one line naming the place and the reason."""
+    wf = workflow_from_dict(data)
+    from .models import model_params  # the registry (torch): only when a config is checked
+
+    for name, m in wf.models.items():
+        try:
+            known = model_params(m.model)
+        except ValueError as exc:
+            raise ConfigError(f"models.{name}.model: {exc}") from None
+        unknown = sorted(set(m.params) - set(known))
+        if unknown:
+            raise ConfigError(f"models.{name}.params: unknown parameter(s) {', '.join(unknown)} "
+                              f"for model {m.model!r}; known: {', '.join(known)}")
+        try:
+            TrainConfig.from_dict(m.train)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"models.{name}.train: {exc}") from None
+    return wf
+
+
+__all__ = ["ConfigError", "check_workflow"]
