@@ -322,6 +322,9 @@ rule check:
         models=",".join(MODELS),
         margin=CHECKS.get("margin", 0.05),
         bootstrap=CHECKS.get("bootstrap", 1000),
+        controls=",".join(dict.fromkeys(c.split("-")[0] for c in CONTROLS)),
+        min_valid=CHECKS.get("min_valid", 30),
+        min_test=CHECKS.get("min_test", 50),
     threads: 1
     log:
         "logs/{ds}/check.log",
@@ -331,7 +334,8 @@ rule check:
         "envs/seqnn.yaml"
     shell:
         "{params.seqnn} check {params.dsdir:q} --models {params.models:q} --margin {params.margin:q} "
-        "--bootstrap {params.bootstrap:q} -o {output:q} 2> {log:q}"
+        "--bootstrap {params.bootstrap:q} --controls {params.controls:q} --min-valid {params.min_valid:q} "
+        "--min-test {params.min_test:q} -o {output:q} 2> {log:q}"
 
 
 rule report:

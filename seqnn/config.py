@@ -89,6 +89,8 @@ class ChecksSpec:
     control_epochs: int = 30
     margin: float = 0.05
     bootstrap: int = 1000
+    min_valid: int = 30
+    min_test: int = 50
 
 
 @dataclass(frozen=True)

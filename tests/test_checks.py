@@ -47,10 +47,13 @@ def test_length_bins_and_metric_by_bins_known_answer() -> None:
     ident = pd.Series([0.1, 0.2, 0.6, 0.65, 0.9, 0.95])
     bins = [(0, 0.3, "low"), (0.3, 0.7, "mid"), (0.7, 1.01, "high")]
     out = metric_by_bins(pred, ident, bins, "binary", [], "mcc")
-    assert out["low"] == {"n": 2, "metric": 1.0, "accuracy": 1.0, "classes": {"a": 1, "b": 1}}
-    assert out["mid"] == {"n": 2, "metric": 0.0, "accuracy": 0.5, "classes": {"a": 1, "b": 1}}
+    assert out["low"] == {"n": 2, "metric": 1.0, "accuracy": 1.0, "classes": {"a": 1, "b": 1},
+                          "recall": {"a": 1.0, "b": 1.0}, "one_class": False}
+    assert out["mid"] == {"n": 2, "metric": 0.0, "accuracy": 0.5, "classes": {"a": 1, "b": 1},
+                          "recall": {"a": 0.0, "b": 1.0}, "one_class": False}
     # one true class only: MCC is undefined there (None), accuracy still says something
-    assert out["high"] == {"n": 2, "metric": None, "accuracy": 0.5, "classes": {"a": 2}}
+    assert out["high"] == {"n": 2, "metric": None, "accuracy": 0.5, "classes": {"a": 2},
+                           "recall": {"a": 0.5}, "one_class": True}
 
 
 def _composition_dataset(folder: Path, n: int = 240) -> tuple[str, str, str]:
@@ -128,3 +131,157 @@ def test_repeated_control_of_an_ensemble_shares_no_member_seed(tmp_path: Path) -
                      control="permutation", control_run=run)
         seeds.append(json.loads((out / "model.json").read_text())["ensemble_seeds"])
     assert seeds == [[5, 6], [7, 8]]
+
+
+def _hand_built(root: Path, *, n_test: int = 60, n_valid: int = 40, train: float = 0.85,
+                test: float = 0.80, shortcut: float = 0.30, leak: bool = False,
+                permutation: float | None = 0.0, collapsed: bool = False,
+                probe: float | None = None) -> Path:
+    """A results folder written by hand: one binary model ``m`` (90% of test right unless
+    ``collapsed``), its metrics, a permutation control, a shortcut, an audit; with ``probe``
+    also an autoencoder ``ae`` whose linear probe reaches that test MCC."""
+    n_train = 100
+    ids = [f"s{i}" for i in range(n_train + n_valid + n_test)]
+    split = ["train"] * n_train + ["valid"] * n_valid + ["test"] * n_test
+    labels = ["a" if i % 2 else "b" for i in range(len(ids))]
+    write_table(pd.DataFrame({"id": ids, "sequence": ["ACDEFGHIK"] * len(ids),
+                              "label": labels}), root / "sequences.tsv")
+    write_table(pd.DataFrame({"id": ids, "split": split}), root / "splits.tsv")
+    pred = pd.DataFrame({"id": ids, "split": split, "true": labels})
+    right = np.arange(len(ids)) % 10 != 0
+    pred["predicted"] = np.where(right, pred["true"], np.where(pred["true"] == "a", "b", "a"))
+    if collapsed:
+        pred["predicted"] = "a"
+    pred["p_b"] = 0.5
+    pred["p_a"] = np.where(pred["predicted"] == "a", 0.9, 0.1)
+    model = root / "models" / "m"
+    model.mkdir(parents=True)
+    write_table(pred, model / "predictions.tsv")
+    (model / "model.json").write_text(json.dumps(
+        {"task": "binary", "model": "cnn", "class_names": ["b", "a"], "best_epoch": 5}))
+    (model / "metrics.json").write_text(json.dumps(
+        {s: {"mcc": v, "n": 10} for s, v in (("train", train), ("valid", test),
+                                             ("test", test))}))
+    if permutation is not None:
+        ctl = root / "controls" / "m" / "permutation"
+        ctl.mkdir(parents=True)
+        (ctl / "metrics.json").write_text(json.dumps({"test": {"mcc": permutation,
+                                                                "n": n_test}}))
+    (root / "baselines.json").write_text(json.dumps(
+        {"aa_composition": {"test": {"mcc": shortcut}}, "majority": {"test": {"mcc": 0.0}}}))
+    (root / "audit.json").write_text(json.dumps(
+        {"identity_threshold": 0.3, "leak": leak,
+         "fraction_above_threshold": {"test": 0.4 if leak else 0.0}}))
+    if probe is not None:
+        ae = root / "models" / "ae"
+        ae.mkdir(parents=True)
+        (ae / "model.json").write_text(json.dumps({"task": "unsupervised",
+                                                   "model": "autoencoder", "best_epoch": 3}))
+        (ae / "metrics.json").write_text(json.dumps(
+            {s: {"reconstruction_accuracy": 0.7} for s in ("train", "valid", "test")}))
+        (ae / "probe.json").write_text(json.dumps({"metric": "mcc", "test": probe}))
+    return root
+
+
+def _judge(root: Path, models: tuple[str, ...] = ("m",), **kw: object) -> dict:
+    return run_checks(root, list(models), CheckSettings(bootstrap=50, **kw))
+
+
+def test_beats_shortcuts_on_a_clean_split_passes(tmp_path: Path) -> None:
+    entry = _judge(_hand_built(tmp_path))["models"]["m"]
+    assert (entry["level"], entry["reasons"], entry["status"]) == ("pass", [], "ok")
+    assert entry["why"].startswith("PASS: beats amino-acid composition by +0.500")
+
+
+def test_leakage_fails(tmp_path: Path) -> None:
+    result = _judge(_hand_built(tmp_path, leak=True))
+    entry = result["models"]["m"]
+    assert entry["level"] == result["level"] == "fail"
+    assert [(r["level"], r["code"]) for r in entry["reasons"]] == [("fail", "LEAKAGE")]
+    assert entry["why"] == "FAIL: leakage (40.0% of test above 30% identity)"
+    assert entry["warnings"][0].startswith("LEAKAGE: 40.0% of test sequences")
+
+
+def test_only_a_large_gap_gets_a_caution(tmp_path: Path) -> None:
+    entry = _judge(_hand_built(tmp_path, train=1.0, test=0.6))["models"]["m"]
+    assert entry["level"] == "caution" and entry["status"] == "warning"
+    assert [r["code"] for r in entry["reasons"]] == ["OVERFITTING"]
+    assert entry["why"] == "CAUTION: large train–test gap (0.400)"
+
+
+def test_fails_come_before_cautions_in_the_why_line(tmp_path: Path) -> None:
+    entry = _judge(_hand_built(tmp_path, train=1.0, test=0.32, permutation=0.5))["models"]["m"]
+    assert [r["level"] for r in entry["reasons"]] == ["fail", "fail", "caution"]
+    assert entry["why"] == ("FAIL: does not beat amino-acid composition; permutation control "
+                            "not at chance; caution: large train–test gap (0.680)")
+
+
+def test_a_collapsed_model_fails(tmp_path: Path) -> None:
+    entry = _judge(_hand_built(tmp_path, collapsed=True, test=0.0, train=0.0,
+                               shortcut=-0.1))["models"]["m"]
+    assert entry["level"] == "fail"
+    assert "COLLAPSED" in [r["code"] for r in entry["reasons"]]
+    assert "collapsed to one class (a)" in entry["why"]
+
+
+def test_tiny_splits_get_a_caution_in_reasons_and_top_level_warnings(tmp_path: Path) -> None:
+    result = _judge(_hand_built(tmp_path, n_valid=8, n_test=16), ci_width_warn=9.0)
+    entry = result["models"]["m"]
+    assert entry["level"] == "caution"
+    assert [r["short"] for r in entry["reasons"]] == ["tiny valid split (8 sequences)",
+                                                      "tiny test split (16 sequences)"]
+    assert result["split_sizes"] == {"train": 100, "valid": 8, "test": 16}
+    assert result["warnings"][0].startswith("SMALL DATA: the valid split has 8 sequences")
+
+
+def test_controls_switched_off_are_recorded(tmp_path: Path) -> None:
+    result = _judge(_hand_built(tmp_path, permutation=None), controls=())
+    assert result["controls_off"] == ["permutation", "shuffle"]
+    entry = result["models"]["m"]
+    assert entry["controls_off"] == ["permutation", "shuffle"] and entry["level"] == "pass"
+    assert entry["why"].endswith("no leakage, permutation control off")
+    assert "label-permutation control off" in entry["verdict"]
+
+
+@pytest.mark.parametrize(("probe", "leak", "level", "code"), [
+    (0.2, False, "fail", "SHORTCUT"), (0.6, False, "pass", None), (0.6, True, "fail", "LEAKAGE")])
+def test_autoencoder_is_judged_by_its_probe(tmp_path: Path, probe: float, leak: bool,
+                                            level: str, code: str | None) -> None:
+    entry = _judge(_hand_built(tmp_path, probe=probe, leak=leak), ("m", "ae"))["models"]["ae"]
+    assert entry["level"] == level
+    assert [r["code"] for r in entry["reasons"]] == ([code] if code else [])
+    assert entry["delta_vs_best_shortcut"] == pytest.approx(probe - 0.3)
+
+
+def test_check_strict_exits_3_on_a_fail(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from seqnn.cli.main import main
+
+    root = _hand_built(tmp_path, leak=True)
+    args = ["check", str(root), "--models", "m", "--bootstrap", "20", "-o",
+            str(tmp_path / "checks.json")]
+    relaxed = CliRunner().invoke(main, args)
+    assert relaxed.exit_code == 0 and "m: FAIL: leakage" in relaxed.output
+    strict = CliRunner().invoke(main, [*args, "--strict"])
+    assert strict.exit_code == 3
+    assert json.loads((tmp_path / "checks.json").read_text())["level"] == "fail"
+    bad = CliRunner().invoke(main, [*args, "--controls", "permutaton"])
+    assert bad.exit_code == 2 and "unknown control(s) permutaton" in bad.output
+
+
+def test_python_warnings_print_as_one_plain_line(tmp_path: Path, capsys) -> None:
+    import warnings
+
+    from click.testing import CliRunner
+
+    from seqnn.cli.main import main, show_warning
+
+    show_warning(UserWarning("x.tsv: 2 label(s) for ids not in the FASTA were ignored"),
+                 UserWarning, "/site-packages/seqnn/data/tables.py", 113)
+    err = capsys.readouterr().err
+    assert err == "seqnn: warning: x.tsv: 2 label(s) for ids not in the FASTA were ignored\n"
+    with warnings.catch_warnings():
+        CliRunner().invoke(main, ["check", str(_hand_built(tmp_path)), "--models", "m",
+                                  "--bootstrap", "5", "-o", str(tmp_path / "c.json")])
+        assert warnings.showwarning is show_warning

@@ -202,8 +202,9 @@ def test_report_binary_has_verdicts_plots_and_leak_warning(binary: Path, tmp_pat
     assert 'class="verdict ok"' in text and 'class="verdict warn"' in text
     assert "&lt;script&gt;" in text  # a nasty warning is escaped, not executed
     assert "NOT at chance" in text and "3 U-&gt;C, 1 B-&gt;X" in text
-    # dataset: length, composition, identity; cnn/rnn: curves, confusion, ROC, bins; ae: 2
-    assert text.count("data:image/png;base64,") == 3 + 2 * 4 + 2
+    # summary chart; dataset: length, composition, identity; cnn/rnn: curves, confusion, ROC,
+    # bins; ae: 2
+    assert text.count("data:image/png;base64,") == 1 + 3 + 2 * 4 + 2
     assert NA not in text.split('id="models"')[1].split('id="baselines"')[0]
     _assert_split_and_baselines(text, "workflow")
 
@@ -418,3 +419,56 @@ def test_report_index_cli_also_lists_other_reported_datasets(tmp_path: Path):
     assert "no_report" not in text
     assert CliRunner().invoke(main, [*args, "--no-others"]).exit_code == 0
     assert "a_other" not in out.read_text()
+
+
+def test_bin_plot_marks_one_class_bins_and_plots_accuracy() -> None:
+    entry = {"task": "binary", "test_metric": 0.5, "by_identity_bin": {
+        "<0.3": {"n": 10, "metric": 0.4, "accuracy": 0.7, "classes": {"a": 5, "b": 5},
+                 "recall": {"a": 0.6, "b": 0.8}, "one_class": False},
+        ">=0.7": {"n": 6, "metric": None, "accuracy": 1.0, "classes": {"a": 6},
+                  "recall": {"a": 1.0}, "one_class": True}}}
+    data = data_plots.bin_plot_data(entry, "by_identity_bin")
+    assert data["value"].tolist() == [0.7, 1.0]  # accuracy, not MCC
+    assert data["one_class"].tolist() == [False, True]
+    assert data["label"].tolist() == ["n=10", "n=6\none class: a"]
+    assert data["recall"].tolist() == [{"a": 0.6, "b": 0.8}, {"a": 1.0}]
+    # an older checks.json without one_class: a bin of one class is still found
+    old = {"by_length_bin": {"x": {"n": 3, "metric": None, "accuracy": 1.0,
+                                   "classes": {"b": 3}}}}
+    assert data_plots.bin_plot_data(old, "by_length_bin")["one_class"].tolist() == [True]
+    reg = {"task": "regression", "by_length_bin": {"x": {"n": 4, "metric": 0.3, "mae": 1.2}}}
+    row = data_plots.bin_plot_data(reg, "by_length_bin").iloc[0]
+    assert (row["value"], row["mae"], row["one_class"]) == (0.3, 1.2, False)
+
+
+def test_report_shows_levels_chart_off_controls_and_howto_by_the_summary(binary: Path,
+                                                                         tmp_path: Path):
+    checks = json.loads((binary / "checks.json").read_text())
+    cnn, rnn = checks["models"]["cnn"], checks["models"]["rnn"]
+    cnn.update(level="pass", reasons=[], why="PASS: beats amino-acid composition by +0.210")
+    rnn.update(level="fail", why="FAIL: leakage; caution: tiny test split (10 sequences)",
+               reasons=[{"level": "fail", "code": "LEAKAGE", "short": "leakage",
+                         "message": "LEAKAGE: 70.0% of test sequences"},
+                        {"level": "caution", "code": "SMALL_DATA", "short": "tiny",
+                         "message": "SMALL DATA: the test split has 10 sequences"}])
+    del rnn["controls"]["shuffle"]
+    rnn["controls_off"] = ["shuffle"]
+    (binary / "checks.json").write_text(json.dumps(checks))
+    out = tmp_path / "r.html"
+    build_report(binary, out)
+    text = out.read_text()
+    summary = text.split('id="summary"')[1].split('id="dataset"')[0]
+    assert 'alt="summary chart' in summary and 'id="howto"' in summary
+    assert 'class="verdict fail"' in summary and 'class="verdict ok"' in summary
+    assert '<span class="badge fail">fail</span>' in text
+    assert "FAIL: leakage; caution: tiny test split (10 sequences)" in summary
+    assert '<span class="lvl-caution">caution</span>: SMALL DATA' in summary
+    rnn_row = text.split("<td><b>rnn</b></td>")[1].split("</tr>")[0]
+    assert "<td>off</td>" in rnn_row
+    from seqnn.report.results import load_results
+    from seqnn.report.summary_chart import chart_data
+
+    data = chart_data(load_results(binary))
+    assert [(m["name"], m["level"]) for m in data["models"]] == [
+        ("cnn", "pass"), ("rnn", "fail"), ("autoencoder (probe)", "ok")]
+    assert data["shortcuts"] == {"majority": 0.4, "length": 0.4, "aa_composition": 0.4}

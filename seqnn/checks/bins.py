@@ -24,11 +24,13 @@ def _metric_of(pred: pd.DataFrame, task: str, class_names: list[str], metric: st
 
 def metric_by_bins(pred: pd.DataFrame, values: pd.Series, bins: list[tuple[float, float, str]],
                    task: str, class_names: list[str], metric: str) -> dict:
-    """``{bin: {"n": n, "metric": m, "accuracy": a}}`` of ``metric`` over the rows whose value
-    falls in each ``[low, high)`` bin (``values`` aligned to ``pred``'s rows).
+    """``{bin: {"n": n, "metric": m, ...}}`` of ``metric`` over the rows whose value falls in
+    each ``[low, high)`` bin (``values`` aligned to ``pred``'s rows).
 
-    A classification bin whose sequences all carry one true class gets ``metric`` None (MCC
-    is undefined there, not 0) and keeps its accuracy; a bin of fewer than 2 rows gets None.
+    Classification bins also carry ``accuracy``, ``recall`` per true class, ``classes`` (true
+    class counts) and ``one_class`` (all sequences of one true class: ``metric`` is None
+    there, since MCC is undefined, not 0, while accuracy and recall still mean something).
+    Regression bins also carry ``mae``. A bin of fewer than 2 rows gets ``metric`` None.
     """
     out = {}
     for low, high, name in bins:
@@ -38,7 +40,14 @@ def metric_by_bins(pred: pd.DataFrame, values: pd.Series, bins: list[tuple[float
         if task != "regression" and len(part):
             entry["accuracy"] = float((part["true"] == part["predicted"]).mean())
             entry["classes"] = {str(k): int(v) for k, v in part["true"].value_counts().items()}
+            entry["recall"] = {str(k): float((g["predicted"] == k).mean())
+                               for k, g in part.groupby("true")}
+        elif len(part):
+            entry["mae"] = float((part["true"].astype(float)
+                                  - part["predicted"].astype(float)).abs().mean())
         one_class = task != "regression" and part["true"].nunique() < 2
+        if task != "regression":
+            entry["one_class"] = bool(len(part) and one_class)
         if len(part) >= 2 and not one_class:
             entry["metric"] = _metric_of(part, task, class_names, metric)
         out[name] = entry

@@ -24,21 +24,46 @@ def baselines(sequences: str, splits: str, task: str, seed: int, classes: str | 
                          classes.split(",") if classes else None)
 
 
+#: exit code of ``seqnn check --strict`` when a model's verdict is ``fail`` (2 is a user error)
+STRICT_FAIL_EXIT = 3
+
+
 @click.command()
 @click.argument("dataset_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--models", required=True, help="Comma-separated model names.")
-@click.option("--margin", type=float, default=0.05, show_default=True)
+@click.option("--margin", type=float, default=0.05, show_default=True,
+              help="A model must beat the best shortcut by this much (MCC / Spearman).")
 @click.option("--bootstrap", type=int, default=1000, show_default=True)
+@click.option("--controls", default="permutation,shuffle", show_default=True,
+              help="The controls that were run, comma-separated; the others read \"off\".")
+@click.option("--min-valid", type=int, default=30, show_default=True,
+              help="Caution when the valid split has fewer sequences.")
+@click.option("--min-test", type=int, default=50, show_default=True,
+              help="Caution when the test split has fewer sequences.")
+@click.option("--strict", is_flag=True,
+              help=f"Exit {STRICT_FAIL_EXIT} when any model's verdict is fail (after writing "
+                   "checks.json).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
-def check(dataset_dir: str, models: str, margin: float, bootstrap: int, out: str) -> None:
-    """The honesty checks and a verdict per model (checks.json)."""
+def check(dataset_dir: str, models: str, margin: float, bootstrap: int, controls: str,
+          min_valid: int, min_test: int, strict: bool, out: str) -> None:
+    """The honesty checks and a verdict per model (checks.json): fail, caution or pass, with
+    one line saying why."""
+    from ..checks.levels import CONTROLS
     from ..checks.verdict import CheckSettings, run_checks
     from ..data.files import write_text
+    from ..errors import SeqnnError
 
+    ran = tuple(c.strip() for c in controls.split(",") if c.strip())
+    unknown = sorted(set(ran) - set(CONTROLS))
+    if unknown:
+        raise SeqnnError(f"--controls: unknown control(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(CONTROLS)}")
     result = run_checks(dataset_dir, [m for m in models.split(",") if m],
-                        CheckSettings(margin=margin, bootstrap=bootstrap))
+                        CheckSettings(margin=margin, bootstrap=bootstrap, controls=ran,
+                                      min_valid=min_valid, min_test=min_test))
     write_text(json.dumps(result, indent=2), out)
     for name, entry in result["models"].items():
-        click.echo(f"{name}: {entry['verdict']}", err=True)
-        for line in entry["warnings"]:
-            click.echo(f"  WARNING {line}", err=True)
+        click.echo(f"{name}: {entry['why']}", err=True)
+        click.echo(f"  {entry['verdict']}", err=True)
+    if strict and any(e["level"] == "fail" for e in result["models"].values()):
+        raise SystemExit(STRICT_FAIL_EXIT)

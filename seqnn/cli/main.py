@@ -10,6 +10,8 @@ prints one line to stderr and exits 2.
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import Any
 
 import click
 
@@ -42,6 +44,14 @@ class SeqnnGroup(click.Group):
 @click.version_option(__version__, prog_name="seqnn")
 def main() -> None:
     """seqnn: protein FASTA to honestly evaluated neural networks."""
+    warnings.showwarning = show_warning
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """Print a Python warning as one plain line on stderr (``seqnn: warning: ...``), without
+    the internal file path, line number and category that ``warnings`` prints by default."""
+    click.echo(f"seqnn: warning: {message}", err=True)
 
 
 for _command in (inspect, encode, ingest, prepare, split, audit, baselines, train, models,

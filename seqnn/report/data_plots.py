@@ -68,14 +68,56 @@ def plot_identity_histogram(source: PathLike | Mapping, threshold: float,
     ax.axvline(threshold, color="red", ls="--", lw=1)
     ax.set(xlabel="identity to nearest training sequence", ylabel="sequences", xlim=(0, 1))
     ax.set_title("Held-out vs train identity", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     save_png(fig, path)
+
+
+def bin_plot_data(checks_model_entry: Mapping, key: str) -> pd.DataFrame:
+    """The rows the bin plot draws for one panel (``key`` ``by_identity_bin`` or
+    ``by_length_bin`` of a model's ``checks.json`` entry): one row per bin with ``bin``,
+    ``n``, ``value`` (accuracy for classification, the metric for regression), ``one_class``
+    (all test sequences of the bin carry one true class), ``label`` (the annotation: count,
+    and "one class: X" where it applies), ``recall`` (per true class) and, for regression,
+    ``mae``."""
+    bins = as_mapping(checks_model_entry.get(key))
+    regression = _is_regression(checks_model_entry, key)
+    rows = []
+    for name, raw in bins.items():
+        b = as_mapping(raw)
+        classes = as_mapping(b.get("classes"))
+        one = bool(b.get("one_class", not regression and len(classes) == 1))
+        value = _num(b.get("metric") if regression else b.get("accuracy"))
+        label = f"n={b.get('n', '?')}"
+        if one and classes:
+            label += f"\none class: {next(iter(classes))}"
+        elif value != value:
+            label += "\nno value"
+        rows.append({"bin": str(name), "n": b.get("n"), "value": value, "one_class": one,
+                     "label": label, "recall": dict(as_mapping(b.get("recall"))),
+                     "mae": _num(b.get("mae"))})
+    return pd.DataFrame(rows, columns=["bin", "n", "value", "one_class", "label", "recall",
+                                       "mae"])
+
+
+def _is_regression(entry: Mapping, key: str) -> bool:
+    """Whether the bins of ``entry[key]`` are regression bins (no accuracy in any bin)."""
+    bins = as_mapping(entry.get(key)).values()
+    return entry.get("task") == "regression" or not any(
+        "accuracy" in as_mapping(v) for v in bins)
+
+
+def as_mapping(value: Any) -> Mapping:
+    """``value`` when it is a mapping, else an empty dict."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def plot_metric_by_bin(checks_model_entry: Mapping, path: PathLike,
                        metric: str = "metric") -> None:
-    """Test metric per identity-to-train bin (left) and per length bin (right), from one
-    model's entry in ``checks.json``; each bar is labelled with its number of sequences."""
+    """Test performance per identity-to-train bin (left) and per length bin (right), from one
+    model's entry in ``checks.json``. Classification draws accuracy (bars) with each class's
+    recall (markers), since MCC is undefined in a bin of one true class: such bins are
+    hatched and annotated "one class"; regression draws ``metric`` (Spearman) with the mean
+    absolute error as markers on a second axis. Every bar carries its number of sequences."""
     panels = [(k, t) for k, t in (("by_identity_bin", "identity to train"),
                                   ("by_length_bin", "length")) if checks_model_entry.get(k)]
     if not panels:
@@ -83,24 +125,40 @@ def plot_metric_by_bin(checks_model_entry: Mapping, path: PathLike,
     plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=WIDE if len(panels) == 2 else FIGSIZE,
                              squeeze=False)
+    regression = False
     for ax, (key, title) in zip(axes[0], panels, strict=True):
-        bins = checks_model_entry[key]
-        names = list(bins)
-        values = [_num(bins[b].get("metric")) for b in names]
-        ax.bar(range(len(names)), np.nan_to_num(values), color="tab:blue")
-        for i, b in enumerate(names):
-            note = "" if values[i] == values[i] else "\nno value"
-            ax.text(i, max(np.nan_to_num(values[i]), 0), f"n={bins[b].get('n', '?')}{note}",
-                    ha="center", va="bottom", fontsize=7)
-        overall = _num(checks_model_entry.get("test_metric"))
-        if overall == overall:
-            ax.axhline(overall, color="tab:red", ls="--", lw=1, label=f"all test {overall:.3f}")
-            ax.legend(fontsize=7, loc="upper right")
-        ax.set_ylim(top=1.3 * np.nanmax([*values, overall, 0.1]))
-        ax.set_xticks(range(len(names)), names, fontsize=7, rotation=30 if len(names) > 4 else 0)
+        data = bin_plot_data(checks_model_entry, key)
+        regression = _is_regression(checks_model_entry, key)
+        x = np.arange(len(data))
+        values = np.nan_to_num(data["value"].to_numpy(dtype=float))
+        bars = ax.bar(x, values, color="tab:blue", alpha=0.8,
+                      label=f"test {metric}" if regression else "accuracy")
+        for bar, one in zip(bars, data["one_class"], strict=True):
+            if one:
+                bar.set(hatch="//", facecolor="0.85", edgecolor="0.4")
+        for i, row in data.iterrows():
+            ax.text(i, max(values[i], 0) + 0.02, row["label"], ha="center", va="bottom",
+                    fontsize=9)
+        if not regression:
+            names = list(dict.fromkeys(c for r in data["recall"] for c in r))[:4]
+            for k, cls in enumerate(names):
+                ys = [r.get(cls, np.nan) for r in data["recall"]]
+                ax.plot(x, ys, ls="none", marker="ovs^"[k], color=f"C{k + 1}",
+                        label=f"recall {cls}")
+        elif data["mae"].notna().any():
+            twin = ax.twinx()
+            twin.plot(x, data["mae"], ls="none", marker="D", color="C3", label="MAE")
+            twin.set_ylabel("MAE", color="C3")
+            twin.set_ylim(0, 1.45 * float(data["mae"].max()) or 1.0)
+            twin.legend(fontsize=9, loc="upper right", frameon=False)
+        ax.set_ylim(min(0.0, float(np.nanmin(values))) - 0.02, 1.45)
+        ax.set_xticks(x, data["bin"], rotation=30 if len(data) > 4 else 0)
         ax.axhline(0, color="black", lw=0.5)
-        ax.set(xlabel=title, ylabel=f"test {metric}")
-    fig.suptitle(f"Test {metric} by bin", fontsize=10)
+        ax.set(xlabel=title, ylabel=f"test {metric}" if regression else "test accuracy / recall")
+        ax.legend(fontsize=9, loc="upper left", ncol=2, frameon=False)
+    what = metric if regression else "accuracy and recall"
+    fig.suptitle(f"Test {what} by bin (hatched: one true class only)" if not regression
+                 else f"Test {what} by bin", fontsize=10)
     save_png(fig, path)
 
 
@@ -126,14 +184,14 @@ def plot_length_hist(sequences_tsv: PathLike, path: PathLike, task: str | None =
         except TypeError:
             ax.boxplot(list(groups.values()), vert=False, showfliers=False)
         ax.set_yticks(range(1, len(groups) + 1), [f"{k} ({len(v)})" for k, v in groups.items()],
-                      fontsize=6)
+                      fontsize=8)
     else:
         bins = np.linspace(df["length"].min(), top, 31)
         for name, lengths in groups.items():
             ax.hist(lengths, bins=bins, histtype="step", density=True, lw=1.2,
                     label=f"{name} (n={len(lengths)}, median {int(lengths.median())})")
         ax.set(ylabel="density")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8)
     ax.set(xlabel="length (residues)")
     ax.set_title("Sequence length" + (" by class" if len(groups) > 1 else ""), fontsize=9)
     save_png(fig, path)
@@ -166,13 +224,13 @@ def plot_composition(sequences_tsv: PathLike, path: PathLike, task: str | None =
                    width=width, label=name)
         ax.set_xticks(range(len(letters)), letters)
         ax.set(ylabel="fraction of residues")
-        ax.legend(fontsize=7, ncol=min(len(comp), 5))
+        ax.legend(fontsize=9, ncol=min(len(comp), 5))
     else:
         overall = _composition(df["sequence"])[: len(letters)]
         ratio = np.log2((np.array(list(comp.values())) + 1e-4) / (overall + 1e-4))
         im = ax.imshow(ratio, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
         ax.set_xticks(range(len(letters)), letters)
-        ax.set_yticks(range(len(comp)), list(comp), fontsize=7)
+        ax.set_yticks(range(len(comp)), list(comp), fontsize=9)
         fig.colorbar(im, ax=ax, label="log2 enrichment")
     ax.set_title("Residue composition" + (" by class" if len(comp) > 1 else ""), fontsize=9)
     save_png(fig, path)

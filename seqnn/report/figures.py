@@ -18,9 +18,12 @@ import pandas as pd
 from ..data.files import atomic_path
 
 PathLike = str | os.PathLike
-FIGSIZE = (4.5, 3.2)
-WIDE = (7.5, 3.2)
-DPI = 100
+FIGSIZE = (5.0, 3.5)  # inches: 750 px at DPI
+WIDE = (9.0, 3.6)  # inches: 1350 px at DPI, shown at the full report column width
+DPI = 150
+LEGEND_PT = 9  # legends and tick labels at least this size
+RC = {"font.size": 10, "legend.fontsize": LEGEND_PT, "xtick.labelsize": LEGEND_PT,
+      "ytick.labelsize": LEGEND_PT, "axes.titlesize": 10, "axes.labelsize": 10}
 MAX_GROUPS = 10  # classes drawn per plot (the largest ones)
 CLASSIFICATION = ("binary", "multiclass")
 AUTOENCODER_TASKS = ("unsupervised", "autoencoder", "reconstruction")
@@ -31,12 +34,14 @@ class PlotUnavailable(ValueError):
 
 
 def pyplot() -> Any:
-    """Return ``matplotlib.pyplot`` with the non-interactive Agg backend selected."""
+    """Return ``matplotlib.pyplot`` with the non-interactive Agg backend selected and the
+    report's font sizes (:data:`RC`) set."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams.update(RC)
     return plt
 
 
@@ -115,5 +120,5 @@ def hist_by_split(df: pd.DataFrame, column: str, bins: np.ndarray, path: PathLik
                 label=f"{split} (n={len(values)}, mean {values.mean():.3f})")
     ax.set(xlabel=xlabel, ylabel="density")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     save_png(fig, path)

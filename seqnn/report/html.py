@@ -29,24 +29,36 @@ th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:t
 th{background:#f1f3f4}tbody tr:nth-child(even){background:#fafafa}
 .verdict{border-left:10px solid;padding:.5em 1em;margin:.7em 0;border-radius:4px}
 .verdict p{margin:.3em 0;font-size:1.05em}.verdict.ok{background:#e8f5e9;border-color:#2e7d32}
-.verdict.warn{background:#fff3e0;border-color:#e65100}.verdict.warn h3{color:#b71c1c}
+.verdict.warn{background:#fff3e0;border-color:#e65100}
+.verdict.fail{background:#ffebee;border-color:#c62828}.verdict.fail h3{color:#b71c1c}
+.verdict .why{font-weight:600}
 .verdict.unknown{background:#f5f5f5;border-color:#9e9e9e}
 .banner{padding:.7em 1em;margin:1em 0;border-radius:4px}
 .banner.alarm{background:#ffebee;border:3px solid #c62828;color:#8e0000;font-size:1.08em}
 .banner.ok{background:#e8f5e9;border:1px solid #2e7d32}.banner.none{background:#f5f5f5}
 .banner.note{background:#fffde7;border:1px solid #f9a825}
 .badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600;color:#fff}
-.badge.ok{background:#2e7d32}.badge.warn{background:#d84315}.badge.unknown{background:#888}
+.badge.ok{background:#2e7d32}.badge.warn{background:#ef8f00}.badge.fail{background:#c62828}
+.badge.unknown{background:#888}.lvl-fail{color:#c62828;font-weight:600}.lvl-caution{color:#b26a00}
 .bad{color:#c62828;font-weight:600}.good{color:#2e7d32}.na,.muted{color:#777}.na{font-style:italic}
 .plots{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}
-.plots img{max-width:100%;border:1px solid #eee}
+.plots img{max-width:100%;height:auto;border:1px solid #eee}
+.howto{background:#f8f9fa;border:1px solid #e0e0e0;border-radius:4px;padding:.2em 1em;
+ margin:1em 0}.howto summary{font-weight:600;cursor:pointer;padding:.3em 0}
 .model{border:1px solid #ddd;border-radius:6px;padding:.3em 1em 1em;margin:1.2em 0}
 dt{font-weight:600}dd{margin:0 0 .5em 1.5em}
 """
 HOWTO = (
-    ("Verdict", "Green: the model beats every shortcut baseline by at least the margin, its "
-     "label-permutation control fell to chance and the split does not leak. Orange/red lists "
-     "what failed; treat the score as unproven until that is fixed."),
+    ("Verdict levels", "Red FAIL: the score is not a result: the split leaks, the model does not "
+     "beat the best shortcut by the margin, its label-permutation control is not at chance, "
+     "or it collapsed to one class / never learned. Amber CAUTION: a result with a caveat: a "
+     "large train–test gap, a tiny valid or test split, a wide confidence interval, or a class "
+     "absent from valid or test. Green PASS: none of these. The first line of each box says "
+     "why, most severe first; an autoencoder is judged by the linear probe of its latent "
+     "vectors."),
+    ("Summary chart", "Each model's test metric (dot) with its 95% bootstrap interval (bar); "
+     "the vertical lines are the shortcut baselines' test scores on the same split. A model "
+     "whose interval overlaps the best shortcut line has not clearly learned more than it."),
     ("Shortcut baselines", "Simple scikit-learn models trained on the same split: majority "
      "class (or mean), length only, amino-acid composition, dipeptide composition. A network "
      "that does not beat them has learned nothing beyond length or composition."),
@@ -104,16 +116,29 @@ def na(what: str, why: Any = "") -> str:
     return f'<p class="na">{esc(what)}: {NA}' + (f" ({esc(why)})" if why else "") + "</p>"
 
 
+#: CSS class of each verdict level (and of the statuses of checks.json files before levels)
+LEVEL_CLASS = {"pass": "ok", "caution": "warn", "fail": "fail", "ok": "ok", "warning": "warn"}
+
+
+def level(check: Any) -> str | None:
+    """The verdict level of a model's checks entry: its ``level``, else its older
+    ``status`` (``ok`` / ``warning``), else None."""
+    c = as_dict(check)
+    return c.get("level") or c.get("status")
+
+
 def badge(status: str | None) -> str:
-    """A coloured status label: ok (green), warning (orange), otherwise grey."""
-    cls = {"ok": "ok", "warning": "warn"}.get(str(status), "unknown")
+    """A coloured verdict label: fail (red), caution (amber), pass (green), otherwise grey;
+    the older statuses ok (green) and warning (amber) still read."""
+    cls = LEVEL_CLASS.get(str(status), "unknown")
     return f'<span class="badge {cls}">{esc(status or "no checks")}</span>'
 
 
 def howto() -> str:
-    """Section 6: short explanations of each check."""
+    """Short explanations of each check, as an open box next to the summary."""
     items = "".join(f"<dt>{esc(t)}</dt><dd>{esc(x)}</dd>" for t, x in HOWTO)
-    return f'<h2 id="howto">6. How to read this report</h2><dl>{items}</dl>'
+    return (f'<details class="howto" id="howto" open><summary>How to read this report'
+            f"</summary><dl>{items}</dl></details>")
 
 
 def page(title: str, body: str) -> str:

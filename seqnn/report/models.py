@@ -28,6 +28,7 @@ from .html import (
     esc,
     fmt,
     html_table,
+    level,
     na,
 )
 from .plots import (
@@ -47,12 +48,13 @@ def _keys(d: Results) -> tuple[str, ...]:
 
 def _controls(c: Mapping) -> tuple[str, str]:
     """Permutation and shuffle control cells (chance reached is good, else red)."""
-    ctl = c.get("controls") or {}
+    ctl, off = c.get("controls") or {}, c.get("controls_off") or []
     perm, shuf = ctl.get("permutation"), ctl.get("shuffle")
-    p = "—" if not perm else (f"{fmt(perm.get('test_metric'))} " + (
-        '<span class="good">at chance</span>' if perm.get("chance")
-        else '<span class="bad">NOT at chance</span>'))
-    s = "—" if not shuf else (f"{fmt(shuf.get('test_metric'))} "
+    p = ("off" if "permutation" in off else "—") if not perm else (
+        f"{fmt(perm.get('test_metric'))} " + (
+            '<span class="good">at chance</span>' if perm.get("chance")
+            else '<span class="bad">NOT at chance</span>'))
+    s = ("off" if "shuffle" in off else "—") if not shuf else (f"{fmt(shuf.get('test_metric'))} "
                               f"(Δ {fmt(shuf.get('delta'), signed=True)})")
     return p, s
 
@@ -86,7 +88,7 @@ def _model_row(d: Results, name: str, m: Mapping) -> list[str]:
     return [f"<b>{esc(name)}</b>", headline_cell(d, c, test),
             *(fmt(test.get(k)) for k in _keys(d)), delta_cell, fmt(gap, signed=True),
             _epochs(c.get("best_epoch", m["info"].get("best_epoch"))), *_controls(c),
-            badge(c.get("status"))]
+            badge(level(c))]
 
 
 def _epochs(value: Any) -> str:
@@ -106,7 +108,7 @@ def _comparison(d: Results) -> str:
     """The model comparison table, with the shortcut baselines as grey rows below."""
     header = ["Model", f"Test {LABELS.get(d.metric, d.metric)} [95% CI]",
               *(LABELS[k] for k in _keys(d)), "Δ vs best shortcut", "Train–test gap",
-              "Best epoch", "Permutation control", "Shuffle control", "Status"]
+              "Best epoch", "Permutation control", "Shuffle control", "Verdict"]
     rows = [_model_row(d, n, m) for n, m in d.models.items()]
     blank = ["—"] * (len(header) - 2 - len(_keys(d)))
     for name, b in d.baselines.items():
@@ -169,7 +171,7 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
         seeds = ", ".join(map(str, info.get("ensemble_seeds") or []))
         recipe += (f"; an ensemble of {fmt(info['ensemble'])} members (seeds {esc(seeds)}) "
                    "averaging their probabilities")
-    return (f'<div class="model" id="model-{esc(name)}"><h3>{esc(name)} {badge(c.get("status"))}'
+    return (f'<div class="model" id="model-{esc(name)}"><h3>{esc(name)} {badge(level(c))}'
             f'</h3><p class="muted">{recipe}. {esc(_history_note(mdir))}</p>'
             + _cut_note(info, m.get("cuts")) + _metrics_table(m["metrics"])
             + _class_detail(m.get("classes"))

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import layout
 from ..data.files import write_text
-from .html import NA, Plots, as_dict, badge, esc, fmt, howto, html_table, na, page, pct
+from .html import NA, Plots, as_dict, badge, esc, fmt, html_table, level, na, page, pct
 from .models import baselines_section, headline_cell, models_section
 from .results import Results, load_results
 from .sections import dataset_section, split_section, summary_section
@@ -36,8 +36,8 @@ def _guard(title: str, anchor: str, fn: Callable[..., str], *args: Any) -> str:
 def build_report(dataset_dir: str | os.PathLike, out_html: str | os.PathLike,
                  title: str | None = None) -> None:
     """Write one self-contained HTML report for the dataset folder ``dataset_dir`` to
-    ``out_html``: summary with verdicts, dataset, split and leakage audit, models, shortcut
-    baselines and how to read it. Missing files or fields read "not available"."""
+    ``out_html``: summary (chart, verdicts and how to read them), dataset, split and leakage
+    audit, models and shortcut baselines. Missing files or fields read "not available"."""
     d = load_results(dataset_dir)
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("summary", "Summary"), ("dataset", "Dataset"), ("split", "Split and leakage"),
@@ -46,11 +46,11 @@ def build_report(dataset_dir: str | os.PathLike, out_html: str | os.PathLike,
         plot = Plots(Path(tmp))
         body = (f'<p class="muted">Task: {esc(d.task or NA)}; headline metric: {esc(d.metric)}; '
                 f"margin over shortcuts: {fmt(d.checks.get('margin'))}.</p><nav>{nav}</nav>"
-                + _guard("1. Summary", "summary", summary_section, d)
+                + _guard("1. Summary", "summary", summary_section, d, plot)
                 + _guard("2. Dataset", "dataset", dataset_section, d, plot)
                 + _guard("3. Split and leakage audit", "split", split_section, d, plot)
                 + _guard("4. Models", "models", models_section, d, plot)
-                + _guard("5. Shortcut baselines", "baselines", baselines_section, d) + howto())
+                + _guard("5. Shortcut baselines", "baselines", baselines_section, d))
     write_text(page(title or f"seqnn report: {d.root.name}", body), out_html)
 
 
@@ -73,7 +73,7 @@ def _index_column(d: Results, models: list[str]) -> list[str]:
         acc = as_dict(m["metrics"].get("test")).get("accuracy")
         if acc is not None:
             head += f" · accuracy {fmt(acc)}"
-        cells.append(f"{head} {badge(c.get('status'))}" + ("" if not best else
+        cells.append(f"{head} {badge(level(c))}" + ("" if not best else
                      f"<br><span class='muted'>best shortcut {esc(best.get('name', '—'))} "
                      f"{fmt(best.get('test_metric'))} (Δ "
                      f"{fmt(c.get('delta_vs_best_shortcut'), signed=True)})</span>"))

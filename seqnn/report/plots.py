@@ -65,7 +65,7 @@ def plot_learning_curves(history_csv: PathLike, path: PathLike, best_epoch: int 
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", ls=":", label=f"best epoch {best_epoch}")
         ax.set(xlabel="epoch", ylabel=name or "no metric logged")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     fig.suptitle("Learning curves", fontsize=10)
     save_png(fig, path)
 
@@ -96,8 +96,8 @@ def plot_confusion(predictions_tsv: PathLike, class_names: Sequence[str] | None,
             ax.text(j, i, str(n), ha="center", va="center", fontsize=8,
                     color="white" if rate[i, j] > 0.6 else "black")
     ticks = range(len(names))
-    ax.set_xticks(ticks, names, rotation=45 if len(names) > 2 else 0, ha="right", fontsize=7)
-    ax.set_yticks(ticks, names, fontsize=7)
+    ax.set_xticks(ticks, names, rotation=45 if len(names) > 2 else 0, ha="right", fontsize=9)
+    ax.set_yticks(ticks, names, fontsize=9)
     ax.set(xlabel="predicted", ylabel="true")
     ax.set_title(f"Confusion matrix ({split}, n={int(cm.sum())})", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046, label="row rate")
@@ -158,7 +158,7 @@ def plot_roc_pr(predictions_tsv: PathLike, class_names: Sequence[str] | None,
                                                             "lower left")):
         ax.set(xlim=(0, 1), ylim=(0, 1.02))
         ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7, loc=loc)
+        ax.legend(fontsize=9, loc=loc)
     positive = f", positive class {names[1]}" if len(names) == 2 else ", one-vs-rest"
     fig.suptitle(f"{split} split{positive}", fontsize=10)
     save_png(fig, path)
@@ -185,7 +185,7 @@ def plot_scatter(predictions_tsv: PathLike, path: PathLike, split: str = "test")
     ax.plot([lo, hi], [lo, hi], ":", color="grey", label="y = x")
     ax.set(xlabel="true", ylabel="predicted")
     ax.set_title(f"Predicted vs true ({split}), Spearman {rho:.3f}", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     save_png(fig, path)
 
 

@@ -20,8 +20,22 @@ from .data_plots import (
     plot_target_hist,
 )
 from .figures import read_tsv
-from .html import NA, Plots, as_dict, badge, esc, fmt, html_table, na, pct
+from .html import (
+    LEVEL_CLASS,
+    NA,
+    Plots,
+    as_dict,
+    badge,
+    esc,
+    fmt,
+    howto,
+    html_table,
+    level,
+    na,
+    pct,
+)
 from .results import Results
+from .summary_chart import chart_data, plot_summary_chart
 
 
 def _leak_banner(d: Results) -> str:
@@ -58,31 +72,51 @@ def _headline(c: Mapping) -> str:
             f"Δ {fmt(c.get('delta_vs_best_shortcut'), signed=True)}")
 
 
+def _reason_items(c: Mapping, extra: list[str]) -> str:
+    """The list items of a verdict box: each reason with its level (most severe first), or
+    the plain warnings of a checks.json from before levels, then ``extra`` notes."""
+    reasons = [r for r in c.get("reasons") or [] if isinstance(r, Mapping)]
+    items = [f'<li><span class="lvl-{esc(r.get("level"))}">{esc(r.get("level", ""))}</span>: '
+             f'{esc(r.get("message", r.get("short", "")))}</li>' for r in reasons]
+    if not reasons:
+        items = [f"<li>{esc(w)}</li>" for w in c.get("warnings") or []]
+    return "".join(items + [f"<li>{esc(w)}</li>" for w in extra])
+
+
 def _verdict_box(name: str, m: Mapping) -> str:
-    """The coloured verdict box of one model: status, plain verdict, numbers, warnings."""
+    """The coloured verdict box of one model: level, the line saying why, plain verdict,
+    numbers, reasons."""
     c, test = m["check"], m["metrics"].get("test") or {}
-    status = c.get("status")
-    cls = {"ok": "ok", "warning": "warn"}.get(str(status), "unknown")
+    lvl = level(c)
+    cls = LEVEL_CLASS.get(str(lvl), "unknown")
     verdict = c.get("verdict") or f"Honesty checks for this model: {NA}." + (
         f" Test reconstruction accuracy {fmt(test['reconstruction_accuracy'])}."
         if "reconstruction_accuracy" in test else "")
-    warnings = list(c.get("warnings") or [])
+    extra = []
     if m.get("classes") is not None:
         zero = zero_recall(m["classes"])
         if zero:
-            warnings.append(f"{len(zero)} of {len(m['classes'])} classes are never recalled on "
-                            f"test (recall 0): {'; '.join(map(str, zero))}.")
-    warns = "".join(f"<li>{esc(w)}</li>" for w in warnings)
-    return (f'<div class="verdict {cls}"><h3>{esc(name)} {badge(status)}</h3>'
+            extra.append(f"{len(zero)} of {len(m['classes'])} classes are never recalled on "
+                         f"test (recall 0): {'; '.join(map(str, zero))}.")
+    items = _reason_items(c, extra)
+    why = f'<p class="why">{esc(c["why"])}</p>' if c.get("why") else ""
+    return (f'<div class="verdict {cls}"><h3>{esc(name)} {badge(lvl)}</h3>{why}'
             f"<p>{esc(verdict)}</p>"
             + (f'<p class="muted">{_headline(c)}</p>' if "test_metric" in c else "")
-            + (f"<ul>{warns}</ul>" if warns else "") + "</div>")
+            + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
-def summary_section(d: Results) -> str:
-    """Section 1: leakage banner and one verdict box per model."""
+def summary_section(d: Results, plot: Plots | None = None) -> str:
+    """Section 1: the dot-and-interval chart of every model against the shortcuts, the
+    leakage banner (with small-data warnings), one verdict box per model and how to read
+    them."""
+    chart = ""
+    if plot is not None and d.models:
+        img = plot(plot_summary_chart, chart_data(d),
+                   alt="summary chart: test metric with interval against the shortcuts")
+        chart = f'<div class="plots chart">{img}</div>'
     boxes = "".join(_verdict_box(n, m) for n, m in d.models.items()) or na("Models")
-    return f'<h2 id="summary">1. Summary</h2>{_leak_banner(d)}{boxes}'
+    return f'<h2 id="summary">1. Summary</h2>{chart}{_leak_banner(d)}{boxes}{howto()}'
 
 
 def dataset_section(d: Results, plot: Plots) -> str:
