@@ -212,13 +212,13 @@ def iter_fasta(path: str | os.PathLike, max_record: int | None = None) -> Iterat
 
 def _check_header(header: str, name: str) -> str:
     """The stripped header; refuse an empty one or one holding a control character."""
+    if m := _CONTROL.search(header):
+        words = header[:m.start()].split()
+        raise SeqnnInputError(name, f"control character {m.group()!r} in the header "
+                                    f"{header.strip()[:60]!r}", words[0] if words else None)
     header = header.strip()
     if not header:
         raise SeqnnInputError(name, "a record has an empty header line ('>' alone)")
-    if m := _CONTROL.search(header):
-        rid = header[:m.start()].split()[0] if header[:m.start()].split() else None
-        raise SeqnnInputError(name, f"control character {m.group()!r} in the header "
-                                    f"{header[:60]!r}", rid)
     return header
 
 
@@ -285,7 +285,13 @@ def clean_sequence(rec: FastaRecord, name: str, policy: str, drop_gaps: bool,
 def check_not_nucleotide(seqs: Sequence[str], path: str | os.PathLike) -> None:
     """Raise if most letters are A/C/G/T/U/N: the file is DNA/RNA, not protein (judged on
     the first 2,000 sequences, at most 1,000,000 letters)."""
-    joined = "".join(seqs[:2000])[:1_000_000].upper()
+    picked, size = [], 0
+    for seq in seqs[:2000]:
+        picked.append(seq[:1_000_000 - size])
+        size += len(picked[-1])
+        if size >= 1_000_000:
+            break
+    joined = "".join(picked).upper()
     if len(joined) < 20:
         return
     counts = np.bincount(np.frombuffer(joined.encode(), dtype=np.uint8), minlength=256)
