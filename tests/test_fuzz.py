@@ -242,7 +242,7 @@ def test_predict_any_fasta(tiny_model: Path, data: bytes, stdin: bool) -> None:
             assert rows[0] == PREDICT_HEADER and len(rows) >= 2
 
 
-@hole("encode and predict read CR-only line ends differently (two FASTA readers)", 0.6)
+@settings(max_examples=budget(0.6))
 @example(data=b">0_0\rA\r")
 @given(data=fasta_bytes(noise=False))
 def test_encode_and_predict_read_the_same_records(tiny_model: Path, data: bytes) -> None:
@@ -258,7 +258,7 @@ def test_encode_and_predict_read_the_same_records(tiny_model: Path, data: bytes)
             assert [r[0] for r in read_tsv(root / "out.tsv")[1:]] == ids
 
 
-@hole("an output that is the input replaces it", 0.1)
+@settings(max_examples=budget(0.1))
 @example(data=b">a\nA\n", command="encode")
 @given(data=fasta_bytes(noise=False), command=st.sampled_from(["encode", "predict"]))
 def test_output_onto_the_input_is_refused(tiny_model: Path, data: bytes, command: str) -> None:
@@ -271,7 +271,7 @@ def test_output_onto_the_input_is_refused(tiny_model: Path, data: bytes, command
         assert_outputs(root, inputs, res)
 
 
-@hole("an -o symlink is replaced by a regular file", 0.1)
+@settings(max_examples=budget(0.1))
 @example(data=b">a\nA\n", command="encode")
 @given(data=fasta_bytes(noise=False), command=st.sampled_from(["encode", "predict"]))
 def test_output_symlink_is_written_through_or_refused(tiny_model: Path, data: bytes,
@@ -331,7 +331,7 @@ def test_predict_ids_from_any_header(tiny_model: Path, data: bytes) -> None:
     check_header_property(tiny_model, data)
 
 
-@hole("a NUL byte in a header is written into the output TSV", 0.2)
+@settings(max_examples=budget(0.2))
 @example(data=b">a\x00b desc\nKKKKWLRAGG\n")
 @given(data=headered_fasta(st.lists(HEADER_PIECES, max_size=3).map(
     lambda p: "\x00".join(["", *p]) if p else "\x00")))

@@ -364,3 +364,196 @@ def test_error_position_counts_dropped_gaps(tmp_path):
     err = _error(_write(tmp_path / "p.fa", ">P1\nA--@KV\n"), drop_gaps=True)
     assert err.record == "P1"
     assert err.reason == "position 4: invalid character '@'"
+
+
+# ----------------------------------------------------------------------------- the one reader
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_every_line_end_reads_the_same(tmp_path, eol):
+    text = ">P1 first\nMKV\nLL\n\n>P2\nWYX".replace("\n", eol)
+    records = read_fasta(_write(tmp_path / "e.fa", text))
+    assert _pairs(records) == [("P1", "MKVLL"), ("P2", "WYX")]
+    assert records[0].header == "P1 first"
+
+
+def test_lines_longer_than_a_block_and_crlf_split_between_blocks(tmp_path):
+    from seqnn.data.fasta import _BLOCK, iter_fasta
+
+    seq = "A" * (_BLOCK - 5)  # the block ends between \r and \n
+    text = f">P1\r\n{seq}\r\n{'C' * (3 * _BLOCK)}\r\n>P2 {'é' * _BLOCK}\r\nW"
+    records = list(iter_fasta(_write(tmp_path / "l.fa", text), max_record=10 * _BLOCK))
+    assert [(r.id, len(r.sequence)) for r in records] == [("P1", 4 * _BLOCK - 5), ("P2", 1)]
+    assert records[1].header == "P2 " + "é" * _BLOCK
+
+
+def test_record_over_the_limit_is_refused_while_reading(tmp_path, monkeypatch):
+    path = _write(tmp_path / "big.fa", ">P1\nMKV\n>P2\n" + "W" * 60 + "\nWWWW\n")
+    err = _error(path, max_record=60)
+    assert err.record == "P2"
+    assert err.reason == ("record longer than the limit of 60 residues "
+                          "(set SEQNN_MAX_RECORD to raise it)")
+    assert len(read_fasta(path, max_record=64)) == 2
+    monkeypatch.setenv("SEQNN_MAX_RECORD", "63")
+    assert _error(path).record == "P2"
+    monkeypatch.setenv("SEQNN_MAX_RECORD", "64")
+    assert len(read_fasta(path)) == 2
+    monkeypatch.setenv("SEQNN_MAX_RECORD", "lots")
+    from seqnn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="SEQNN_MAX_RECORD='lots': expected a positive"):
+        read_fasta(path)
+
+
+def test_gzip_bomb_of_one_record_stops_in_bounded_memory(tmp_path):
+    import tracemalloc
+    import zlib
+
+    from seqnn.data.fasta import MAX_RECORD
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip format
+    block = b"A" * (1 << 20)
+    data = packer.compress(b">bomb\n") + b"".join(packer.compress(block) for _ in range(64))
+    path = _write(tmp_path / "bomb.fa.gz", data + packer.flush())  # 64 MB of one record
+    tracemalloc.start()
+    try:
+        err = _error(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert err.record == "bomb" and f"{MAX_RECORD:,} residues" in err.reason
+    assert peak < 8 * MAX_RECORD
+
+
+@pytest.mark.parametrize("header", ["P1 a\x0bb", "P1\x1bx", "P1 \x7f", "P1 \x85"])
+def test_control_characters_in_a_header_are_refused(tmp_path, header):
+    err = _error(_write(tmp_path / "c.fa", f">{header}\nMKV\n"))
+    assert err.record == "P1" and "control character" in err.reason
+
+
+def test_nul_in_a_header_is_refused(tmp_path):
+    err = _error(_write(tmp_path / "n.fa", b">P1\x00x desc\nMKV\n"))
+    assert "binary content (NUL bytes" in err.reason and "offset 3" in err.reason
+
+
+def test_tab_in_a_header_is_a_word_break(tmp_path):
+    records = read_fasta(_write(tmp_path / "t.fa", ">P1\tdesc\nMKV\n"))
+    assert records[0].id == "P1" and records[0].header == "P1\tdesc"
+
+
+def test_inspect_streams_and_counts_duplicates(tmp_path):
+    from seqnn.data.inspect import inspect_fasta
+
+    path = _write(tmp_path / "i.fa", gzip.compress(b">a L=x\rMKV\r>b L=y\rMKV\r>c\rWu\r"))
+    s = inspect_fasta(str(path), header_field="L")
+    assert s["records"] == 3 and s["residues"] == 8
+    assert s["length"] == {"min": 2, "p25": 2.5, "median": 3.0, "p75": 3.0, "p95": 3.0,
+                           "max": 3, "mean": 2.7}
+    assert (s["duplicate_sequence_groups"], s["duplicate_sequence_rows"]) == (1, 1)
+    assert s["missing_labels"] == 1 and s["label_counts"] == {"x": 1, "y": 1}
+    with pytest.raises(SeqnnInputError, match="duplicate id"):
+        inspect_fasta(str(_write(tmp_path / "d.fa", ">a\nMKV\n>a\nW\n")))
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def test_output_that_is_an_input_is_refused(tmp_path):
+    from seqnn.data.files import check_output
+    from seqnn.errors import OutputError
+
+    src = _write(tmp_path / "in.fa", FASTA)
+    (tmp_path / "link.fa").symlink_to(src)
+    for out in (src, tmp_path / "link.fa", tmp_path / "sub" / ".." / "in.fa"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        with pytest.raises(OutputError, match="is the same file as the input"):
+            check_output(out, [None, "-", src])
+    check_output(tmp_path / "new.tsv", [src])  # a new file, stdout, no inputs: fine
+    check_output("-", [src])
+    check_output(src, [])
+
+
+def test_symlink_output_is_written_through(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = _write(tmp_path / "real" / "t.tsv", "old\n")
+    link = tmp_path / "link.tsv"
+    link.symlink_to(target)
+    with atomic_path(link) as tmp:
+        Path(tmp).write_text("new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.tsv", "real"]
+    assert [p.name for p in target.parent.iterdir()] == ["t.tsv"]
+
+
+@pytest.mark.parametrize("case", ["directory", "read-only folder", "stdout"])
+def test_unwritable_output_is_one_line(tmp_path, case):
+    import os
+
+    from seqnn.errors import OutputError
+
+    if case == "directory":
+        out = tmp_path / "d"
+        out.mkdir()
+    elif case == "read-only folder":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        (tmp_path / "ro").mkdir(mode=0o555)
+        out = tmp_path / "ro" / "x.tsv"
+    else:
+        out = Path("-")
+    with pytest.raises(OutputError) as info:
+        write_table(pd.DataFrame({"a": [1]}), out)
+    assert str(info.value).startswith(f"{out}: cannot write")
+    assert "\n" not in str(info.value)
+    assert not Path("-").exists()
+
+
+def test_disk_full_while_writing_is_one_line(tmp_path):
+    import errno
+
+    from seqnn.errors import OutputError
+
+    with (pytest.raises(OutputError, match=r"x.tsv: cannot write \(No space left on device\)"),
+          atomic_path(tmp_path / "x.tsv")):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_temporary_files_of_a_killed_run_are_removed(tmp_path):
+    import os
+    import time
+
+    from seqnn.data.files import remove_stale_temps
+
+    dead = subprocess_pid_that_exited()
+    names = {
+        "stale": f".out.tsv.{dead}.abcd1234.tmp",
+        "old_style": ".out.tsv.zz_99xyz.tmp",
+        "ours": f".out.tsv.{os.getpid()}.abcd1234.tmp",  # this process: in progress
+        "other_output": f".out.tsv.ids.txt.{dead}.abcd1234.tmp",
+        "not_ours": "out.tsv.tmp",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("x")
+    old = time.time() - 60
+    for name in names.values():
+        os.utime(tmp_path / name, (old, old))
+    fresh = tmp_path / f".out.tsv.{dead}.fresh123.tmp"  # newer than the run: left alone
+    fresh.write_text("x")
+    removed = remove_stale_temps(tmp_path / "out.tsv", before=time.time() - 30)
+    assert sorted(removed) == sorted([names["stale"], names["old_style"]])
+    with atomic_path(tmp_path / "out.tsv") as tmp:
+        Path(tmp).write_text("done\n")
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"out.tsv", fresh.name, names["ours"], names["other_output"],
+                    names["not_ours"]}
+
+
+def subprocess_pid_that_exited() -> int:
+    """The pid of a process that has finished (so no process runs under it now)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)

@@ -305,3 +305,39 @@ def test_nearest_identity_and_extrapolating(runner, trained, tmp_path) -> None:
     assert (df["nearest_identity"][4:] < 0.3).all()
     extrapolating = df["flags"].str.split(";").apply(lambda f: "extrapolating" in f)
     assert extrapolating.tolist() == [False, False, False, False, True, True]
+
+
+# ----------------------------------------------------------------------------- outputs
+
+def test_outputs_onto_inputs_or_model_files_are_refused(runner, trained, tmp_path) -> None:
+    model = copy_model(trained, tmp_path / "m")
+    fa = tmp_path / "in.fa"
+    fa.write_bytes(trained["fa"].read_bytes())
+    sidecar, as_tsv = tmp_path / "z.npy.ids.txt", tmp_path / "fasta.tsv"
+    sidecar.write_bytes(fa.read_bytes())
+    as_tsv.write_bytes(fa.read_bytes())
+    before = {p: p.read_bytes() for p in [fa, sidecar, as_tsv, *model.iterdir()]}
+    for args in (["predict", model, fa, "-o", fa],
+                 ["predict", model, fa, "-o", model / "model.json"],
+                 ["embed", model, as_tsv, "-o", as_tsv],
+                 ["embed", model, sidecar, "-o", tmp_path / "z.npy"]):
+        res = run(runner, *args)
+        assert res.exit_code == 2, res.output
+        assert "is the same file as the input" in res.output
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fasta.tsv", "in.fa", "m",
+                                                          "z.npy.ids.txt"]
+
+
+def test_dash_writes_predictions_and_embeddings_to_stdout(runner, trained, tmp_path,
+                                                          monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    res = run(runner, "predict", trained["dir"], trained["fa"], "-o", "-")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0].startswith("id\tlength\tpredicted")
+    assert len(res.stdout.splitlines()) == 57
+    res = run(runner, "embed", trained["dir"], trained["fa"], "-o", "-")
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(io.StringIO(res.stdout), sep="\t")
+    assert table.shape == (56, 9) and table.columns[0] == "id"
+    assert list(tmp_path.iterdir()) == []

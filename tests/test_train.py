@@ -551,3 +551,45 @@ def test_ensemble_setting_is_validated_and_model_json_checked(straight, tmp_path
     (bad / "model.json").write_text(json.dumps({**meta, "ensemble": "three"}))
     with pytest.raises(CheckpointError, match="'ensemble' must be a positive integer"):
         load_model(bad)
+
+
+class _Evil:
+    """A pickled object that would run a command when unpickled without weights_only."""
+
+    def __reduce__(self):
+        return (os.system, ("true",))
+
+
+def test_malicious_state_is_refused_in_one_line(data, tmp_path):
+    train, valid, _ = data
+    torch.save({"state_version": 1, "x": _Evil()}, tmp_path / "state.pt")
+    with pytest.raises(TrainingError) as info:
+        train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(epochs=1),
+                    out_dir=tmp_path, resume=True)
+    msg = str(info.value)
+    assert "\n" not in msg and "weights_only" not in msg and "two options" not in msg
+    assert msg.startswith(f"{tmp_path / 'state.pt'}: unreadable training state (")
+    assert "system" in msg and msg.endswith("delete it to start over")
+
+
+@pytest.mark.parametrize("bad", [{"state_version": 1}, {"state_version": "1"},
+                                 {"state_version": 1, "fingerprint": 5}])
+def test_state_with_wrong_keys_is_refused_in_one_line(data, tmp_path, bad):
+    train, valid, _ = data
+    torch.save(bad, tmp_path / "state.pt")
+    with pytest.raises(TrainingError) as info:
+        train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(epochs=1),
+                    out_dir=tmp_path, resume=True)
+    assert "\n" not in str(info.value)
+    assert str(info.value).startswith(f"{tmp_path / 'state.pt'}: ")
+
+
+def test_state_with_wrong_shapes_is_refused_in_one_line(straight, data, tmp_path):
+    out, _ = straight
+    train, valid, _ = data
+    saved = torch.load(out / "state.pt", weights_only=True)
+    saved["model"] = {k: v[..., :1] for k, v in saved["model"].items()}
+    torch.save(saved, tmp_path / "state.pt")
+    with pytest.raises(TrainingError, match=r"not a training state of this run \(RuntimeError"):
+        train_model(train, valid, model_name="mlp", model_params=MLP,
+                    config=cfg(scheduler="cosine"), out_dir=tmp_path, resume=True)

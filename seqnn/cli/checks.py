@@ -6,6 +6,8 @@ import json
 
 import click
 
+from .options import check_outputs
+
 
 @click.command()
 @click.argument("sequences", type=click.Path(dir_okay=False))
@@ -20,6 +22,7 @@ def baselines(sequences: str, splits: str, task: str, seed: int, classes: str | 
     """Shortcut baselines: majority, length, amino-acid and dipeptide composition."""
     from ..checks.baselines import baselines_from_files
 
+    check_outputs([out], [sequences, splits])
     baselines_from_files(sequences, splits, task, seed, out,
                          classes.split(",") if classes else None)
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import policy_option
+from .options import check_outputs, policy_option
 
 
 @click.command()
@@ -16,16 +16,25 @@ from .options import policy_option
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--header-field", help="Read labels from a key=value header field (e.g. TARGET).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-o", "--out", default="-", show_default=True, type=click.Path(dir_okay=False),
+              help="Write the summary to this file (- = standard output).")
 @policy_option
 def inspect(fasta: str, labels: str | None, id_column: str, label_column: str,
-            header_field: str | None, as_json: bool, policy: str, drop_gaps: bool) -> None:
+            header_field: str | None, as_json: bool, out: str, policy: str,
+            drop_gaps: bool) -> None:
     """Summarise a FASTA file: records, lengths, residues, duplicates, label balance."""
+    from ..data.files import write_text
     from ..data.inspect import inspect_fasta, render_summary
 
+    check_outputs([out], [fasta, labels])
     summary = inspect_fasta(fasta, policy=policy, drop_gaps=drop_gaps, labels=labels,
                             id_column=id_column, label_column=label_column,
                             header_field=header_field)
-    click.echo(json.dumps(summary, indent=2) if as_json else render_summary(summary))
+    text = json.dumps(summary, indent=2) if as_json else render_summary(summary)
+    if out == "-":
+        click.echo(text)
+    else:
+        write_text(text + "\n", out)
 
 
 
@@ -47,6 +56,7 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
     from ..data.tables import read_table
     from ..errors import SeqnnInputError
 
+    check_outputs([out], [source])
     subs = Substitutions()
     if source.endswith((".tsv", ".csv")):
         table = read_table(source, ["id", "sequence"])
@@ -95,6 +105,8 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
         ds = wf.datasets[dataset]
     else:
         raise click.UsageError("give --spec JSON, or --config FILE with --dataset NAME")
+    check_outputs([out, report_path], [config_path, *(
+        p for i in ds.inputs for p in (i.fasta, i.table, i.labels))])
     df, report = load_dataset(ds)
     write_table(df, out)
     if report_path:

@@ -9,8 +9,13 @@ prints one line to stderr and exits 2.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -25,18 +30,52 @@ from .split import audit, split
 from .train import models, train
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that every ``with`` block (atomic outputs, temp
+    folders) cleans up on the way out, as it does for Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class SeqnnGroup(click.Group):
     """A click group that turns user errors into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> object:
-        """Run the subcommand; report user errors without a traceback."""
+        """Run the subcommand; report user errors without a traceback. SIGTERM and Ctrl-C
+        remove the temporary files of unfinished outputs before seqnn exits (143, 130)."""
         try:
-            return super().invoke(ctx)
+            with _sigterm_raises():
+                return super().invoke(ctx)
+        except Terminated:
+            click.echo("seqnn: terminated", err=True)
+            sys.exit(143)
         except KeyboardInterrupt:
             click.echo("seqnn: interrupted", err=True)
             sys.exit(130)
         except SeqnnError as exc:
             click.echo(f"seqnn: error: {exc}", err=True)
+            sys.exit(2)
+        except BrokenPipeError:  # e.g. `seqnn ... -o - | head`: stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
+        except OSError as exc:  # any other file problem: one line, not a traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"seqnn: error: {where}{exc.strerror or exc}", err=True)
             sys.exit(2)
 
 

@@ -14,6 +14,15 @@ def policy_option(f):  # noqa: ANN001, ANN202
     )(f)
 
 
+def check_outputs(outs: list[str | None], inputs: list[str | None]) -> None:
+    """Refuse, in one line, any output in ``outs`` that is the same file as one of
+    ``inputs`` (``None`` and ``-`` are skipped): see :func:`seqnn.data.files.check_output`."""
+    from ..data.files import check_output
+
+    for out in outs:
+        check_output(out, inputs)
+
+
 def spec_arg(spec: str | None, what: str) -> dict:
     """A JSON block given with ``--spec`` (or ``@file.json``) as a dict; ``{}`` without."""
     from ..config import parse_json_arg

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from .options import check_outputs
+
 _DEVICE = click.Choice(["auto", "cpu", "cuda"])
 
 
@@ -44,10 +46,19 @@ def _load(model_dir: str, device: str, batch_size: int, threads: int | None):  #
     return load(model_dir, device=device, batch_size=batch_size)
 
 
+def _model_files(model_dir: str) -> list[str]:
+    """The files of a model folder that predict and embed read (never to be overwritten)."""
+    from pathlib import Path
+
+    from ..layout import MODEL_META, TRAIN_SEQUENCES, WEIGHTS
+
+    return [str(Path(model_dir) / name) for name in (MODEL_META, WEIGHTS, TRAIN_SEQUENCES)]
+
+
 @click.command()
 @_common
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
-              help="Output TSV (default: standard output).")
+              help="Output TSV (default, or -: standard output).")
 @click.option("--nearest", is_flag=True,
               help="Add nearest_identity to the model's train_sequences.fa (MMseqs2) and flag "
                    "'extrapolating' below the model's identity_threshold.")
@@ -66,6 +77,8 @@ def predict(model_dir: str, input_path: str, batch_size: int, device: str, threa
     from ..inference.files import predict_file
     from ..inference.nearest import NearestTrain
 
+    out = None if out == "-" else out
+    check_outputs([out], [input_path, *_model_files(model_dir)])
     predictor = _load(model_dir, device, batch_size, threads)
     near = NearestTrain(model_dir, predictor.policy, threads or os.cpu_count() or 1) \
         if nearest else None
@@ -82,7 +95,8 @@ def predict(model_dir: str, input_path: str, batch_size: int, device: str, threa
 @click.command()
 @_common
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
-              help="Output .npy ((N, D) float32, ids in OUT.ids.txt) or .tsv (id, dim_0..).")
+              help="Output .npy ((N, D) float32, ids in OUT.ids.txt) or .tsv (id, dim_0..); "
+                   "- writes the .tsv to standard output.")
 def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
           chunk_size: int, out: str) -> None:
     """Write the model's embedding of every sequence (an autoencoder's latent vectors).
@@ -92,11 +106,14 @@ def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads
     """
     from ..inference.files import embed_file
 
-    if not out.lower().endswith((".npy", ".tsv")):
-        raise click.BadParameter("must end in .npy or .tsv", param_hint="-o/--out")
+    if out != "-" and not out.lower().endswith((".npy", ".tsv")):
+        raise click.BadParameter("must end in .npy or .tsv (or be -)", param_hint="-o/--out")
+    sidecar = f"{out}.ids.txt" if out.lower().endswith(".npy") else None
+    check_outputs([out, sidecar], [input_path, *_model_files(model_dir)])
     predictor = _load(model_dir, device, batch_size, threads)
     n, dim = embed_file(predictor, input_path, out, chunk_size=chunk_size, progress=True)
-    click.echo(f"embedded {n} sequences ({dim} dimensions) -> {out}", err=True)
+    if out != "-":
+        click.echo(f"embedded {n} sequences ({dim} dimensions) -> {out}", err=True)
 
 
 __all__ = ["predict", "embed"]

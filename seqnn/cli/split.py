@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import spec_arg
+from .options import check_outputs, spec_arg
 
 
 @click.command()
@@ -28,6 +28,7 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
     """Split a sequences table into train/valid/test (default: MMseqs2 clusters)."""
     from ..split.stage import split_from_options
 
+    check_outputs([out, summary_path], [sequences])
     options = spec_arg(spec, "--spec")
     given = {"task": task, "method": method, "identity": identity, "coverage": coverage,
              "fractions": [float(x) for x in fractions.split(",")] if fractions else None,
@@ -53,6 +54,7 @@ def audit(sequences: str, splits: str, spec: str | None, identity: float | None,
     """Leakage audit: duplicates and each held-out sequence's identity to train."""
     from ..split.stage import audit_from_options
 
+    check_outputs([out, nearest_path], [sequences, splits])
     options = spec_arg(spec, "--spec")
     if identity is not None:
         options["identity"] = identity

@@ -1,8 +1,11 @@
-"""Files on disk: atomic writes (temp name + rename), reading text (plain or gzip) and JSON.
+"""Files on disk: the output helper (atomic writes through a temp name + rename, links
+written through, outputs that are inputs refused, stale temporary files removed, one-line
+errors), reading text tables (plain or gzip) and JSON.
 
-Every output of seqnn goes through :func:`atomic_path`, so a reader never sees a
-half-written file. :func:`read_text` raises :class:`~seqnn.errors.SeqnnInputError` for
-every unreadable input, naming the file and the reason.
+Every output of seqnn goes through :func:`atomic_path` (and the CLI checks each output with
+:func:`check_output` first), so a reader never sees a half-written file. :func:`read_text`
+raises :class:`~seqnn.errors.SeqnnInputError` for every unreadable input, naming the file
+and the reason.
 """
 
 from __future__ import annotations
@@ -11,38 +14,124 @@ import contextlib
 import gzip
 import json
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SeqnnInputError
+from ..errors import OutputError, SeqnnInputError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+#: when this process started writing (imported): temporary files of a dead run that are
+#: older than this are stale and removed by the next write to the same path
+RUN_STARTED = time.time()
+STDOUT = "-"
+
+
+def _temp_pattern(name: str) -> re.Pattern[str]:
+    """Names of :func:`atomic_path`'s temporary files for the output ``name``: ``.<name>.
+    <pid>.<8 random>.tmp`` (and ``.<name>.<8 random>.tmp`` of older seqnn versions)."""
+    return re.compile(rf"\.{re.escape(name)}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def remove_stale_temps(path: str | os.PathLike, before: float | None = None) -> list[str]:
+    """Remove the temporary files that a killed run left beside ``path``: names of
+    :func:`atomic_path`'s pattern for this output, last modified before ``before`` (default:
+    when this run started), written by a process that no longer runs. Returns their names."""
+    path = Path(path)
+    before = RUN_STARTED if before is None else before
+    pattern, removed = _temp_pattern(path.name), []
+    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            m = pattern.fullmatch(entry.name)
+            if not m or (m.group(1) and (int(m.group(1)) == os.getpid()
+                                         or _alive(int(m.group(1))))):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < before:
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
+def write_target(path: str | os.PathLike) -> Path:
+    """Where a write to ``path`` lands: ``path`` itself, or, for an existing symbolic link,
+    the file it points to (outputs are written through links, which are kept)."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def check_output(out: str | os.PathLike | None,
+                 inputs: Iterable[str | os.PathLike | None]) -> None:
+    """Refuse an output path that is the same file as one of ``inputs`` (compared with
+    ``os.path.samefile``, so links and other spellings of a path count), before anything
+    is written. ``None`` and ``-`` (standard input or output) are skipped, as are inputs
+    or outputs that do not exist yet. Raises :class:`~seqnn.errors.OutputError`."""
+    if out is None or str(out) == STDOUT:
+        return
+    for src in inputs:
+        if src is None or str(src) == STDOUT:
+            continue
+        try:
+            same = os.path.samefile(out, src)
+        except (OSError, ValueError):
+            continue
+        if same:
+            raise OutputError(out, f"is the same file as the input {str(src)!r}; "
+                                   "choose another output")
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    Readers never see a half-written file: an exception (or a kill) leaves at most a
-    hidden ``.<name>.*.tmp`` file that the next successful write does not depend on.
+    Readers never see a half-written file: an exception, Ctrl-C or SIGTERM (which the
+    ``seqnn`` command turns into an exception) removes the hidden ``.<name>.<pid>.*.tmp``
+    file, and stale ones of a killed run are removed by the next write to ``path``. An
+    existing symbolic link at ``path`` is written through (its target is replaced, the
+    link kept). ``-`` is refused (a file named ``-`` is never created; write ``./-``), and
+    every ``OSError`` on the output becomes one :class:`~seqnn.errors.OutputError`
+    ``<path>: cannot write (<reason>)``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
+    if str(path) == STDOUT:
+        raise OutputError(path, "cannot write this output to standard output; give a file name")
+    target = write_target(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
+                                   dir=target.parent)
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
+    except OSError as exc:
+        raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None
     try:
         yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None
         raise
 
 

@@ -6,12 +6,21 @@ duplicate ids/sequences, and the label balance when labels are given.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 
 import numpy as np
 
-from .alphabet import STANDARD, Substitutions
-from .fasta import parse_header_fields, read_fasta
+from .alphabet import STANDARD, Substitutions, check_policy
+from .fasta import (
+    DEFAULT_CHUNK,
+    SeenIds,
+    check_not_nucleotide,
+    clean_sequence,
+    iter_fasta,
+    parse_header_fields,
+    source_name,
+)
 from .tables import read_table
 
 
@@ -23,51 +32,77 @@ def inspect_fasta(
     id_column: str = "id",
     label_column: str = "label",
     header_field: str | None = None,
+    max_record: int | None = None,
 ) -> dict:
-    """Summarise a FASTA file as a JSON-serialisable dict (see module docstring)."""
-    subs = Substitutions()
-    records = read_fasta(path, policy=policy, drop_gaps=drop_gaps, subs=subs)
-    lengths = np.array([len(r.sequence) for r in records])
-    residues = Counter()
-    for r in records:
-        residues.update(r.sequence)
-    total = sum(residues.values())
-    seq_counts = Counter(r.sequence for r in records)
-    dup_groups = [n for n in seq_counts.values() if n > 1]
-    summary = {
-        "file": str(path),
-        "records": len(records),
-        "residues": int(total),
-        "length": {
-            "min": int(lengths.min()), "p25": float(np.percentile(lengths, 25)),
-            "median": float(np.median(lengths)), "p75": float(np.percentile(lengths, 75)),
-            "p95": float(np.percentile(lengths, 95)), "max": int(lengths.max()),
-            "mean": round(float(lengths.mean()), 1),
-        },
-        "residue_fraction": {a: round(residues.get(a, 0) / total, 4) for a in STANDARD + "X"},
-        "unknown_X": int(residues.get("X", 0)),
-        "substitutions": dict(subs.counts),
-        "duplicate_sequence_groups": len(dup_groups),
-        "duplicate_sequence_rows": int(sum(dup_groups) - len(dup_groups)),
-    }
+    """Summarise a FASTA file as a JSON-serialisable dict (see module docstring).
+
+    The file is streamed: memory holds the lengths (4 bytes per record), 8-byte hashes of
+    the ids and of the sequences (duplicates), the label counts, and one record at a time.
+    The checks are :func:`~seqnn.data.fasta.read_fasta`'s.
+    """
+    check_policy(policy)
+    name, subs = source_name(path), Substitutions()
     label_of = None
     if labels:
         table = read_table(labels, [id_column, label_column])
         label_of = dict(zip(table[id_column], table[label_column], strict=True))
-    elif header_field:
-        key = header_field.upper()
-        label_of = {r.id: parse_header_fields(r.header).get(key, "") for r in records}
-    if label_of is not None:
-        values = [label_of.get(r.id) for r in records]
-        summary["missing_labels"] = sum(v is None or v == "" for v in values)
-        counts = Counter(v for v in values if v not in (None, ""))
-        numeric = _all_numeric(counts)
-        if numeric:
-            arr = np.array([float(v) for v in counts.elements()])
+    key = header_field.upper() if header_field else None
+    seen, ids, seq_hashes, lengths = SeenIds(name), [], [], []
+    residues = np.zeros(256, dtype=np.int64)
+    head: list[str] = []  # the first sequences, for the DNA/RNA check
+    labelled: Counter = Counter()
+    missing = 0
+    for rec in iter_fasta(path, max_record):
+        seq = clean_sequence(rec, name, policy, drop_gaps, subs)
+        ids.append(rec.id)
+        if len(ids) == DEFAULT_CHUNK:
+            seen.add(ids)
+            ids = []
+        data = seq.encode()
+        lengths.append(len(seq))
+        residues += np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
+        seq_hashes.append(int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(),
+                                          "little", signed=True))
+        if len(head) < 2000:
+            head.append(seq)
+        if label_of is not None or key is not None:
+            value = label_of.get(rec.id) if label_of is not None else \
+                parse_header_fields(rec.header).get(key, "")
+            if value is None or value == "":
+                missing += 1
+            else:
+                labelled[value] += 1
+    seen.add(ids)
+    check_not_nucleotide(head, name)
+    lengths_arr = np.array(lengths, dtype=np.int64)
+    total = int(residues.sum())
+    _, counts = np.unique(np.array(seq_hashes, dtype=np.int64), return_counts=True)
+    dup_groups = counts[counts > 1]
+    summary = {
+        "file": str(path),
+        "records": len(lengths),
+        "residues": total,
+        "length": {
+            "min": int(lengths_arr.min()), "p25": float(np.percentile(lengths_arr, 25)),
+            "median": float(np.median(lengths_arr)),
+            "p75": float(np.percentile(lengths_arr, 75)),
+            "p95": float(np.percentile(lengths_arr, 95)), "max": int(lengths_arr.max()),
+            "mean": round(float(lengths_arr.mean()), 1),
+        },
+        "residue_fraction": {a: round(int(residues[ord(a)]) / total, 4) for a in STANDARD + "X"},
+        "unknown_X": int(residues[ord("X")]),
+        "substitutions": dict(subs.counts),
+        "duplicate_sequence_groups": len(dup_groups),
+        "duplicate_sequence_rows": int(dup_groups.sum() - len(dup_groups)),
+    }
+    if label_of is not None or key is not None:
+        summary["missing_labels"] = missing
+        if _all_numeric(labelled):
+            arr = np.array([float(v) for v in labelled.elements()])
             summary["label_distribution"] = {"mean": float(arr.mean()), "sd": float(arr.std()),
                                              "min": float(arr.min()), "max": float(arr.max())}
         else:
-            summary["label_counts"] = dict(sorted(counts.items()))
+            summary["label_counts"] = dict(sorted(labelled.items()))
     return summary
 
 

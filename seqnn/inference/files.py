@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.fasta import DEFAULT_CHUNK, SeenIds, iter_fasta_chunks, source_name
-from ..data.files import atomic_path
+from ..data.files import STDOUT, atomic_path, check_output
 from ..errors import SeqnnInputError
 from .nearest import NearestTrain
 from .predictor import DEFAULT_THRESHOLD, Predictor, finish_rows
@@ -31,15 +31,17 @@ def _progress(enabled: bool) -> Any:
 def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike | None,
                  *, chunk_size: int = DEFAULT_CHUNK, nearest: NearestTrain | None = None,
                  progress: bool = False) -> int:
-    """Stream FASTA ``path`` through ``predictor`` into the prediction TSV ``out`` (``None`` =
-    standard output), one chunk at a time; returns the number of records.
+    """Stream FASTA ``path`` through ``predictor`` into the prediction TSV ``out`` (``None`` or
+    ``-`` = standard output), one chunk at a time; returns the number of records.
 
     A file ``out`` is written to a temporary name and renamed at the end, so an error leaves
-    no partial output (standard output may have received earlier chunks).
+    no partial output (standard output may have received earlier chunks); an ``out`` that is
+    the input file is refused (:func:`~seqnn.data.files.check_output`).
     """
     threshold = float(predictor.meta.get("identity_threshold", DEFAULT_THRESHOLD))
+    check_output(out, [path])
     with contextlib.ExitStack() as stack:
-        if out is None:
+        if out is None or str(out) == STDOUT:
             fh: IO[str] = sys.stdout
         else:
             fh = stack.enter_context(open(stack.enter_context(atomic_path(out)), "w"))
@@ -67,19 +69,28 @@ def write_npy_header(fh: IO[bytes], n: int, dim: int, size: int = 128) -> None:
 def embed_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike, *,
                chunk_size: int = DEFAULT_CHUNK, progress: bool = False) -> tuple[int, int]:
     """Stream FASTA ``path`` into embeddings ``out``: ``.npy`` (``(N, D)`` ``float32``, plus
-    ids one per line in ``<out>.ids.txt``) or ``.tsv`` (``id``, ``dim_0`` .. ``dim_{D-1}``).
-    Written atomically; returns ``(N, D)``."""
-    suffix = Path(out).suffix.lower()
+    ids one per line in ``<out>.ids.txt``) or ``.tsv`` (``id``, ``dim_0`` .. ``dim_{D-1}``;
+    ``-`` writes it to standard output). Written atomically; an output (or its ``.ids.txt``)
+    that is the input file is refused. Returns ``(N, D)``."""
+    to_stdout = str(out) == STDOUT
+    suffix = ".tsv" if to_stdout else Path(out).suffix.lower()
     if suffix not in (".npy", ".tsv"):
         raise SeqnnInputError(out, "output must end in .npy or .tsv")
+    check_output(out, [path])
+    if suffix == ".npy":
+        check_output(f"{out}.ids.txt", [path])
     n, dim = 0, 0
     with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(atomic_path(out))
         ids_fh = None
         if suffix == ".npy":
+            tmp = stack.enter_context(atomic_path(out))
             ids_fh = stack.enter_context(open(stack.enter_context(
                 atomic_path(f"{out}.ids.txt")), "w"))
-        fh = stack.enter_context(open(tmp, "wb" if suffix == ".npy" else "w"))
+            fh: IO[Any] = stack.enter_context(open(tmp, "wb"))
+        elif to_stdout:
+            fh = sys.stdout
+        else:
+            fh = stack.enter_context(open(stack.enter_context(atomic_path(out)), "w"))
         if suffix == ".npy":
             write_npy_header(fh, 0, 0)
         src = source_name(path)
@@ -95,6 +106,7 @@ def embed_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Path
                 frame = pd.DataFrame(z, columns=[f"dim_{k}" for k in range(dim)])
                 frame.insert(0, "id", chunk.ids)
                 fh.write(frame.to_csv(sep="\t", index=False, header=n == 0, lineterminator="\n"))
+                fh.flush()
             n += len(chunk.ids)
             bar.update(len(chunk.ids))
         if suffix == ".npy":

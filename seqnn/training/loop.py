@@ -120,6 +120,20 @@ class Trainer:
         }
 
     def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a ``state.pt``; one that does not fit this run (other settings,
+        missing keys, wrong types or shapes) raises :class:`TrainingError` in one line."""
+        try:
+            self._restore(state)
+        except TrainingError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError,
+                IndexError) as err:
+            first = (str(err).strip().splitlines() or [""])[0][:200]
+            raise TrainingError(
+                f"{self.out_dir / 'state.pt'}: not a training state of this run "
+                f"({type(err).__name__}: {first}); delete it to start over") from None
+
+    def _restore(self, state: dict[str, Any]) -> None:
         if state["fingerprint"] != self.fingerprint:
             old, new = json.loads(state["fingerprint"]), json.loads(self.fingerprint)
             diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))

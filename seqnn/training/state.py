@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,26 @@ def load_state(out_dir: str | os.PathLike) -> dict[str, Any] | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        msg = f"{path}: unreadable training state ({err}); delete it to start over"
+        msg = f"{path}: unreadable training state ({load_error(err)}); delete it to start over"
         raise TrainingError(msg) from None
-    if not isinstance(state, dict) or state.get("state_version", 0) > STATE_VERSION:
+    version = state.get("state_version", 0) if isinstance(state, dict) else None
+    if not isinstance(version, int) or version > STATE_VERSION:
         raise TrainingError(f"{path}: not a training state this seqnn can resume")
     return state
+
+
+def load_error(err: BaseException) -> str:
+    """The reason in ``torch.load``'s error, in one short line: the refused global of a
+    tampered pickle, never torch's advice to load it with ``weights_only=False``."""
+    text = str(err)
+    if m := re.search(r"unsupported global:? (?:GLOBAL )?(\S+)", text, re.IGNORECASE):
+        return f"it holds the Python object {m.group(1)}, which a training state never does"
+    if m := re.search(r"WeightsUnpickler error: ([^\n]+)", text):
+        text = m.group(1)
+    advice = ("weights only load failed", "check the documentation", "in pytorch")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if "weights_only" not in ln and not ln.lower().startswith(advice)]
+    return lines[0][:200] if lines else f"{type(err).__name__}: not a plain tensor file"
 
 
 def cpu_state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -88,5 +104,6 @@ def cpu_state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
-__all__ = ["STATE_FILE", "capture_rng", "cpu_state_dict", "load_state", "restore_rng",
+__all__ = ["STATE_FILE", "capture_rng", "cpu_state_dict", "load_error", "load_state",
+           "restore_rng",
            "save_state", "seed_everything"]
