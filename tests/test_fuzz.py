@@ -590,9 +590,7 @@ def test_predict_with_a_broken_model_json_file(tiny_model: Path, changes: list) 
     predict_with_meta(tiny_model, mutated_meta_text(meta, changes))
 
 
-@hole("model.json is trusted: class_names, max_len, truncate, alphabet_policy, "
-      "identity_threshold of a wrong type or value, deep nesting or a 5000-digit integer end "
-      "in a traceback", 1.0)
+@settings(max_examples=budget(1.0))
 @example(changes=[(("max_len",), {})])  # TypeError: int() argument must be ... not 'dict'
 @example(changes=[(("max_len",), "<1e400>")])  # OverflowError: cannot convert float infinity
 @example(changes=[(("class_names",), [])])  # IndexError: index 0 is out of bounds
@@ -607,8 +605,7 @@ def test_predict_with_any_model_json(tiny_model: Path, changes: list) -> None:
     predict_with_meta(tiny_model, mutated_meta_text(meta, changes))
 
 
-@hole("seqnn.load trusts model.json: a wrong type ends in TypeError/IndexError/"
-      "RecursionError rather than a CheckpointError", 0.3)
+@settings(max_examples=budget(0.3))
 @example(changes=[(("max_len",), {})])  # TypeError: int() argument must be ... not 'dict'
 @given(changes=meta_mutations())
 def test_load_any_model_json(tiny_model: Path, changes: list) -> None:
@@ -638,13 +635,13 @@ def assert_meta_valid(meta: object) -> None:
     assert meta.get("alphabet_policy", "map") in ("map", "strict"), meta.get("alphabet_policy")
     names = meta["class_names"]
     assert isinstance(names, list) and all(isinstance(c, str) for c in names), names
-    assert len(set(names)) == len(names) == {"binary": 2}.get(meta["task"], meta["n_outputs"])
+    expected = {"binary": 2, "multiclass": meta["n_outputs"]}.get(meta["task"], 0)
+    assert len(set(names)) == len(names) == expected  # regression, autoencoder: none
     threshold = meta.get("identity_threshold", 0.3)
     assert isinstance(threshold, int | float) and 0 <= threshold <= 1, threshold
 
 
-@hole("model.json is trusted: a negative max_len, a wrong-length class_names or an unknown "
-      "policy is used without a check", 0.5)
+@settings(max_examples=budget(0.5))
 @example(changes=[(("max_len",), -5)])
 @given(changes=meta_mutations())
 def test_predict_only_with_a_valid_model_json(tiny_model: Path, changes: list) -> None:
@@ -655,8 +652,6 @@ def test_predict_only_with_a_valid_model_json(tiny_model: Path, changes: list) -
         assert_meta_valid(json.loads(text))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: a huge layer width or ensemble in model.json "
-                   "is allocated before any check (RuntimeError: can't allocate memory)")
 @pytest.mark.parametrize("change", [{"params": {"hidden": [10**8]}},
                                     {"ensemble": 10**5, "params": {"hidden": [16384]}}],
                          ids=["width", "ensemble"])
@@ -831,7 +826,7 @@ def test_check_workflow_alias_bomb_error_is_short(where: tuple[str, ...]) -> Non
 
 # ----------------------------------------------------------------------------- weights
 
-@hole("integer (int8) weights and NaN/inf weights are accepted (NaN probabilities)", 0.2)
+@settings(max_examples=budget(0.2))
 @example(dtype="float32", fill="nan")  # probabilities written as empty (NaN) fields
 @example(dtype="int8", fill="keep")  # accepted, weights rounded to integers
 @given(dtype=st.sampled_from(["float32", "float16", "float64", "int8", "int32", "uint8"]),
