@@ -21,6 +21,9 @@ SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 DEFAULT_MAX_LEN = 1000
 #: how a sequence over ``max_len`` is cut (:func:`seqnn.data.encoding.crop`) or refused
 TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
+#: upper bounds of ``max_len`` and ``ensemble`` (a model folder outside them is refused too)
+MAX_LEN_LIMIT = 1_000_000
+MAX_ENSEMBLE = 64
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "max_len", "patience", "ensemble"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name, high in (("max_len", MAX_LEN_LIMIT), ("ensemble", MAX_ENSEMBLE)):
+            if getattr(self, name) > high:
+                raise ValueError(f"{name} must be <= {high}, got {getattr(self, name)!r}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must be in [0, 1), got {self.ema!r}")
         if self.lr <= 0 or self.weight_decay < 0 or self.num_workers < 0:

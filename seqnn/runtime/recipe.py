@@ -28,15 +28,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import TRUNCATE_MODES
+from ..config import MAX_ENSEMBLE, MAX_LEN_LIMIT, TRUNCATE_MODES
 from ..data.alphabet import POLICIES
 from ..errors import CheckpointError
 from ..models import TASKS, list_models, model_params
 
 MAX_META_BYTES = 1 << 20
 MAX_NESTING = 32
-MAX_LEN = 1_000_000
-MAX_ENSEMBLE = 64
+MAX_LEN = MAX_LEN_LIMIT
 MAX_CLASSES = 10_000
 #: the largest integer a model parameter (a width, a kernel size, a length) may hold
 MAX_PARAM_INT = 1_000_000
