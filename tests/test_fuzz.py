@@ -402,14 +402,14 @@ def test_encode_any_label_table(rows: list, task: str, classes: str | None) -> N
     encode_table_case(rows, task, True, classes)
 
 
-@hole("encode from a table without a label column ends in KeyError: 'label'", 0.1)
+@settings(max_examples=budget(0.1))
 @example(rows=[("a", "A", "pos")], task="binary", classes=None)
 @given(rows=label_rows(), task=SUPERVISED, classes=CLASSES)
 def test_encode_table_without_label_column(rows: list, task: str, classes: str | None) -> None:
     encode_table_case(rows, task, False, classes)
 
 
-@hole("encode from a table accepts NaN/inf regression targets and a single class", 0.5)
+@settings(max_examples=budget(0.5))
 @example(rows=[("a", "A", "nan")], task="regression", classes=None)
 @given(rows=label_rows(), task=TASKS, classes=CLASSES)
 def test_encode_table_refuses_unusable_labels(rows: list, task: str,
@@ -455,8 +455,7 @@ def test_ingest_any_label_table(rows: list, task: str, columns: tuple[str, ...],
             json.loads((root / "ingest.json").read_text())
 
 
-@hole("train on a table with a single class or a NaN target in valid ends in ValueError "
-      "(class index out of range for 1 classes; Input contains NaN)", 0.05)
+@settings(max_examples=budget(0.05))
 @example(targets=["pos"] * 6, task="binary")
 @example(targets=["1", "2", "3", "4", "nan", "5"], task="regression")
 @given(targets=LABEL_KINDS.flatmap(lambda kind: st.lists(kind, min_size=6, max_size=6)),
@@ -474,8 +473,8 @@ def test_train_any_labels(targets: list[str], task: str) -> None:
         written = sorted(os.listdir(root / "m")) if (root / "m").exists() else []
         if res.exit_code == 0:
             assert "metrics.json" in written, describe(res)
-        else:  # at most an empty folder: never weights without metrics.json
-            assert written == [], (written, describe(res))
+        else:  # refused before training: no --out folder at all
+            assert not (root / "m").exists(), (written, describe(res))
         assert set(os.listdir(root)) <= {*inputs, "m"}
 
 

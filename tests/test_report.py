@@ -418,3 +418,15 @@ def test_report_index_cli_also_lists_other_reported_datasets(tmp_path: Path):
     assert "no_report" not in text
     assert CliRunner().invoke(main, [*args, "--no-others"]).exit_code == 0
     assert "a_other" not in out.read_text()
+
+
+def test_data_warnings_of_metrics_json_are_shown(binary: Path, tmp_path: Path):
+    """A class absent from a split (recorded by training under "warnings") reaches the model
+    section; the metrics table is unchanged."""
+    path = binary / "models" / "cnn" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    note = "class(es) pos absent from the valid split (12 sequences): its metrics there miss " \
+           "that class"
+    _dump(path, {**metrics, "warnings": [note]})
+    cnn = _build(binary, tmp_path).split('id="model-cnn"')[1].split('id="model-')[0]
+    assert f'<p class="bad">Warning: {note}</p>' in cnn and cnn.count("Warning:") == 1
