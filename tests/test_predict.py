@@ -309,13 +309,14 @@ def test_half_precision_weights_are_accepted(runner, trained, tmp_path) -> None:
 
 
 def test_a_huge_width_is_refused_before_allocating(trained, tmp_path) -> None:
-    """A recipe implying 4e9 values against a file of a few kB: refused from the header
-    (the model is built on the meta device only, so this would otherwise need 16 GB)."""
+    """A recipe implying 8.4e9 values against a file of a few kB: refused from the header
+    (the model is built on the meta device only; allocated, it would need 34 GB)."""
     meta = json.loads((trained["dir"] / "model.json").read_text())
     model_dir = copy_model(trained, tmp_path / "m", ensemble=64,
                            params={**meta["params"], "channels": [1_000_000],
                                    "head_hidden": 64})
-    with pytest.raises(seqnn.errors.CheckpointError, match="model.json implies"):
+    with pytest.raises(seqnn.errors.CheckpointError,
+                       match="model.json implies 8384008320 values, the weights hold 546"):
         seqnn.load(str(model_dir))
 
 
