@@ -21,6 +21,11 @@ SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 DEFAULT_MAX_LEN = 1000
 #: how a sequence over ``max_len`` is cut (:func:`seqnn.data.encoding.crop`) or refused
 TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
+#: upper bounds of ``max_len`` and ``ensemble`` (a model folder outside them is refused too)
+MAX_LEN_LIMIT = 1_000_000
+MAX_ENSEMBLE = 64
+#: the largest workflow config file read (YAML; aliases are bounded by seqnn.config_safety)
+MAX_CONFIG_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,9 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "max_len", "patience", "ensemble"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name, high in (("max_len", MAX_LEN_LIMIT), ("ensemble", MAX_ENSEMBLE)):
+            if getattr(self, name) > high:
+                raise ValueError(f"{name} must be <= {high}, got {getattr(self, name)!r}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must be in [0, 1), got {self.ema!r}")
         if self.lr <= 0 or self.weight_decay < 0 or self.num_workers < 0:
@@ -276,17 +284,29 @@ def workflow_from_dict(data: dict[str, Any]) -> WorkflowConfig:
     )
 
 
-def load_workflow(path: str | Path) -> WorkflowConfig:
-    """Read a YAML workflow config file and validate it."""
+def read_workflow_file(path: str | Path) -> dict[str, Any]:
+    """The raw mapping of a YAML workflow config file, read with ``yaml.safe_load`` (no tags,
+    no code) from a file of at most :data:`MAX_CONFIG_BYTES`; not yet validated."""
     import yaml
 
     try:
+        if Path(path).stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: config file larger than {MAX_CONFIG_BYTES} bytes")
         data = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
-    return workflow_from_dict(data or {})
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data or {}
+
+
+def load_workflow(path: str | Path) -> WorkflowConfig:
+    """Read a YAML workflow config file (:func:`read_workflow_file`) and validate it."""
+    return workflow_from_dict(read_workflow_file(path))
 
 
 def parse_json_arg(text: str, what: str) -> dict[str, Any]:

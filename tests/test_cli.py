@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -221,6 +222,37 @@ def test_encode_class_order_and_unknown_class(runner: CliRunner, tmp_path: Path)
     res = runner.invoke(main, ["encode", str(seqs), "--task", "binary", "--classes",
                                "neg,AMP", "-o", str(tmp_path / "f.npz")])
     assert res.exit_code == 2 and "labels ['nonAMP'] are not among the class names" in res.output
+
+
+@pytest.mark.parametrize("table, task, classes, reason", [
+    ("id\tsequence\na\tACD\n", "binary", None,
+     "missing column(s) label; columns are id, sequence"),
+    ("id\tsequence\tlabel\na\tACD\t1.5\nb\tKLM\tnan\n", "regression", None,
+     "record 'b': label 'nan' is not a number (task regression)"),
+    ("id\tsequence\tlabel\na\tACD\tinf\nb\tKLM\t2\n", "regression", None,
+     "record 'a': label 'inf' is not a number (task regression)"),
+    ("id\tsequence\tlabel\na\tACD\t1e300\nb\tKLM\t2\n", "regression", None,
+     "record 'a': label '1e300' is out of range (task regression)"),
+    ("id\tsequence\tlabel\na\tACD\tpos\nb\tKLM\tpos\n", "binary", None,
+     "task binary needs at least 2 classes in the table, found 1"),
+    ("id\tsequence\tlabel\na\tACD\tpos\nb\tKLM\tpos\n", "binary", "neg,pos",
+     "task binary needs at least 2 classes in the table, found 1"),
+    ("id\tsequence\tlabel\na\tACD\tpos\nb\tKLM\tneg\n", "binary", "neg,pos,other",
+     "task binary needs exactly 2 class names, got 3"),
+    ("id\tsequence\tlabel\na\tACD\tpos\nb\tKLM\tpos\n", "multiclass", "pos,pos",
+     "class names must be distinct and non-empty"),
+])
+def test_encode_from_a_table_checks_labels(runner: CliRunner, tmp_path: Path, table: str,
+                                           task: str, classes: str | None,
+                                           reason: str) -> None:
+    """The label checks of ingest and train: one line naming the file, exit 2, no output."""
+    seqs = tmp_path / "s.tsv"
+    seqs.write_text(table)
+    res = runner.invoke(main, ["encode", str(seqs), "--task", task, "-o", str(tmp_path / "e.npz"),
+                               *(["--classes", classes] if classes else [])])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith(f"seqnn: error: {seqs}") and reason in res.output
+    assert res.output.count("\n") == 1 and sorted(os.listdir(tmp_path)) == ["s.tsv"]
 
 
 def test_train_takes_one_model_of_a_workflow_config(runner: CliRunner, tmp_path: Path) -> None:

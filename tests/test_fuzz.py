@@ -403,14 +403,14 @@ def test_encode_any_label_table(rows: list, task: str, classes: str | None) -> N
     encode_table_case(rows, task, True, classes)
 
 
-@hole("encode from a table without a label column ends in KeyError: 'label'", 0.1)
+@settings(max_examples=budget(0.1))
 @example(rows=[("a", "A", "pos")], task="binary", classes=None)
 @given(rows=label_rows(), task=SUPERVISED, classes=CLASSES)
 def test_encode_table_without_label_column(rows: list, task: str, classes: str | None) -> None:
     encode_table_case(rows, task, False, classes)
 
 
-@hole("encode from a table accepts NaN/inf regression targets and a single class", 0.5)
+@settings(max_examples=budget(0.5))
 @example(rows=[("a", "A", "nan")], task="regression", classes=None)
 @given(rows=label_rows(), task=TASKS, classes=CLASSES)
 def test_encode_table_refuses_unusable_labels(rows: list, task: str,
@@ -456,8 +456,7 @@ def test_ingest_any_label_table(rows: list, task: str, columns: tuple[str, ...],
             json.loads((root / "ingest.json").read_text())
 
 
-@hole("train on a table with a single class or a NaN target in valid ends in ValueError "
-      "(class index out of range for 1 classes; Input contains NaN)", 0.05)
+@settings(max_examples=budget(0.05))
 @example(targets=["pos"] * 6, task="binary")
 @example(targets=["1", "2", "3", "4", "nan", "5"], task="regression")
 @given(targets=LABEL_KINDS.flatmap(lambda kind: st.lists(kind, min_size=6, max_size=6)),
@@ -475,8 +474,8 @@ def test_train_any_labels(targets: list[str], task: str) -> None:
         written = sorted(os.listdir(root / "m")) if (root / "m").exists() else []
         if res.exit_code == 0:
             assert "metrics.json" in written, describe(res)
-        else:  # at most an empty folder: never weights without metrics.json
-            assert written == [], (written, describe(res))
+        else:  # refused before training: no --out folder at all
+            assert not (root / "m").exists(), (written, describe(res))
         assert set(os.listdir(root)) <= {*inputs, "m"}
 
 
@@ -591,9 +590,7 @@ def test_predict_with_a_broken_model_json_file(tiny_model: Path, changes: list) 
     predict_with_meta(tiny_model, mutated_meta_text(meta, changes))
 
 
-@hole("model.json is trusted: class_names, max_len, truncate, alphabet_policy, "
-      "identity_threshold of a wrong type or value, deep nesting or a 5000-digit integer end "
-      "in a traceback", 1.0)
+@settings(max_examples=budget(1.0))
 @example(changes=[(("max_len",), {})])  # TypeError: int() argument must be ... not 'dict'
 @example(changes=[(("max_len",), "<1e400>")])  # OverflowError: cannot convert float infinity
 @example(changes=[(("class_names",), [])])  # IndexError: index 0 is out of bounds
@@ -608,8 +605,7 @@ def test_predict_with_any_model_json(tiny_model: Path, changes: list) -> None:
     predict_with_meta(tiny_model, mutated_meta_text(meta, changes))
 
 
-@hole("seqnn.load trusts model.json: a wrong type ends in TypeError/IndexError/"
-      "RecursionError rather than a CheckpointError", 0.3)
+@settings(max_examples=budget(0.3))
 @example(changes=[(("max_len",), {})])  # TypeError: int() argument must be ... not 'dict'
 @given(changes=meta_mutations())
 def test_load_any_model_json(tiny_model: Path, changes: list) -> None:
@@ -639,13 +635,13 @@ def assert_meta_valid(meta: object) -> None:
     assert meta.get("alphabet_policy", "map") in ("map", "strict"), meta.get("alphabet_policy")
     names = meta["class_names"]
     assert isinstance(names, list) and all(isinstance(c, str) for c in names), names
-    assert len(set(names)) == len(names) == {"binary": 2}.get(meta["task"], meta["n_outputs"])
+    expected = {"binary": 2, "multiclass": meta["n_outputs"]}.get(meta["task"], 0)
+    assert len(set(names)) == len(names) == expected  # regression, autoencoder: none
     threshold = meta.get("identity_threshold", 0.3)
     assert isinstance(threshold, int | float) and 0 <= threshold <= 1, threshold
 
 
-@hole("model.json is trusted: a negative max_len, a wrong-length class_names or an unknown "
-      "policy is used without a check", 0.5)
+@settings(max_examples=budget(0.5))
 @example(changes=[(("max_len",), -5)])
 @given(changes=meta_mutations())
 def test_predict_only_with_a_valid_model_json(tiny_model: Path, changes: list) -> None:
@@ -656,8 +652,6 @@ def test_predict_only_with_a_valid_model_json(tiny_model: Path, changes: list) -
         assert_meta_valid(json.loads(text))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: a huge layer width or ensemble in model.json "
-                   "is allocated before any check (RuntimeError: can't allocate memory)")
 @pytest.mark.parametrize("change", [{"params": {"hidden": [10**8]}},
                                     {"ensemble": 10**5, "params": {"hidden": [16384]}}],
                          ids=["width", "ensemble"])
@@ -832,7 +826,7 @@ def test_check_workflow_alias_bomb_error_is_short(where: tuple[str, ...]) -> Non
 
 # ----------------------------------------------------------------------------- weights
 
-@hole("integer (int8) weights and NaN/inf weights are accepted (NaN probabilities)", 0.2)
+@settings(max_examples=budget(0.2))
 @example(dtype="float32", fill="nan")  # probabilities written as empty (NaN) fields
 @example(dtype="int8", fill="keep")  # accepted, weights rounded to integers
 @given(dtype=st.sampled_from(["float32", "float16", "float64", "int8", "int32", "uint8"]),

@@ -17,7 +17,7 @@ from seqnn.data.files import read_json
 
 PACKAGE = Path(seqnn.__file__).parent
 COMMANDS = {"audit", "baselines", "check", "embed", "encode", "evaluate", "ingest", "inspect",
-            "models", "predict", "prepare", "report", "report-index", "split", "train"}
+            "models", "predict", "prepare", "report", "report-index", "run", "split", "train"}
 
 
 @pytest.mark.parametrize(("cls", "base"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import seqnn
+import seqnn.errors
 from seqnn.cli import main
 from seqnn.encode import encode_table
 from seqnn.models import get_model
@@ -218,6 +220,104 @@ def test_model_dir_errors(runner, trained, tmp_path, case, message) -> None:
     assert res.exit_code == 2, res.output
     assert message in res.output and res.output.count("\n") == 1
     assert not out.exists()
+
+
+BAD_META = [
+    ({"class_names": ["neg"]}, "'class_names' must hold 2 name(s) for task binary"),
+    ({"class_names": ["neg", "neg"]}, "'class_names' holds a name twice"),
+    ({"class_names": [1, 2]}, "'class_names' must be a list of non-empty strings"),
+    ({"max_len": -5}, "'max_len' must be an integer in 1..1000000, got -5"),
+    ({"max_len": 0}, "'max_len' must be an integer in 1..1000000, got 0"),
+    ({"max_len": "abc"}, "'max_len' must be an integer in 1..1000000, got 'abc'"),
+    ({"max_len": 1e400}, "'max_len' must be an integer in 1..1000000, got inf"),
+    ({"max_len": {}}, "'max_len' must be an integer"),
+    ({"truncate": "sideways"}, "'truncate' must be one of right, left, center, ends, error"),
+    ({"alphabet_policy": "loose"}, "'alphabet_policy' must be one of map, strict"),
+    ({"drop_gaps": "yes"}, "'drop_gaps' must be true or false"),
+    ({"identity_threshold": 2}, "'identity_threshold' must be a number in 0..1"),
+    ({"ensemble": 100000}, "'ensemble' must be an integer in 1..64"),
+    ({"task": "multilabel"}, "'task' must be one of binary, multiclass, regression"),
+    ({"n_outputs": 2}, "'n_outputs' must be 1 for task binary, got 2"),
+    ({"model": "transformer"}, "'model' must be one of autoencoder, cnn, mlp, rnn"),
+    ({"params": {"channels": [10**8]}}, "'params.channels' must be an integer in 0..1000000"),
+    ({"params": {"channels": [[[8]]]}}, "'params.channels' must be an integer in 0..1000000"),
+    ({"params": {"layers": 3}}, "'params.layers' is not a parameter of model 'cnn'"),
+    ({"params": {"batch_norm": 1}}, "'params.batch_norm' must be true or false"),
+    ({"params": {"channels": [16]}},
+     "model.safetensors: 'convs.blocks.0.conv.weight' has shape [8, 21, 3], model.json implies "
+     "[16, 21, 3]"),
+    ({"name": "[" * 50_000 + "]" * 50_000}, "JSON nested more than 32 levels deep"),
+    ({"name": "1" + "0" * 5000}, "model.json: not valid JSON (Exceeds the limit"),
+    ({"name": "x" * (1 << 20)}, "model.json: larger than 1048576 bytes"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD_META, ids=[m[:40] for _, m in BAD_META])
+def test_model_json_is_validated_before_use(runner, trained, tmp_path, change, message) -> None:
+    """Every key prediction reads is checked (type, range, agreement) in one line, exit 2,
+    and ``seqnn.load`` raises the same CheckpointError; raw placeholders keep their text."""
+    meta = json.loads((trained["dir"] / "model.json").read_text())
+    raw = {}
+    for key, value in change.items():
+        if key == "params":
+            value = {**meta["params"], **value}
+        if key == "name" or value == 1e400:
+            raw[json.dumps(f"<raw {key}>")] = "1e400" if value == 1e400 else value
+            value = f"<raw {key}>"
+        meta[key] = value
+    text = json.dumps(meta)
+    for token, value in raw.items():
+        text = text.replace(token, value)
+    model_dir = copy_model(trained, tmp_path / "m")
+    (model_dir / "model.json").write_text(text)
+    out = tmp_path / "pred.tsv"
+    res = run(runner, "predict", model_dir, trained["fa"], "-o", out)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and res.output.count("\n") == 1, res.output
+    assert not out.exists()
+    with pytest.raises(seqnn.errors.CheckpointError, match=re.escape(message)):
+        seqnn.load(str(model_dir))
+
+
+@pytest.mark.parametrize("dtype, fill, message", [
+    ("int8", None, "dtype I8; weights must be floating-point"),
+    ("float32", np.nan, "holds NaN or infinite values"),
+    ("float32", np.inf, "holds NaN or infinite values"),
+])
+def test_weights_must_be_finite_floats(runner, trained, tmp_path, dtype, fill, message) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    model_dir = copy_model(trained, tmp_path / "m")
+    weights = load_file(str(model_dir / "model.safetensors"))
+    for key, array in weights.items():
+        if array.dtype.kind == "f":
+            weights[key] = np.full_like(array, fill) if fill is not None else array.astype(dtype)
+    save_file(weights, str(model_dir / "model.safetensors"))
+    res = run(runner, "predict", model_dir, trained["fa"], "-o", tmp_path / "p.tsv")
+    assert res.exit_code == 2 and message in res.output and res.output.count("\n") == 1
+    assert not (tmp_path / "p.tsv").exists()
+
+
+def test_half_precision_weights_are_accepted(runner, trained, tmp_path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    model_dir = copy_model(trained, tmp_path / "m")
+    weights = load_file(str(model_dir / "model.safetensors"))
+    save_file({k: a.astype(np.float16) if a.dtype.kind == "f" else a
+               for k, a in weights.items()}, str(model_dir / "model.safetensors"))
+    assert len(seqnn.load(str(model_dir)).predict(["MKV", "ACDEF"])) == 2
+
+
+def test_a_huge_width_is_refused_before_allocating(trained, tmp_path) -> None:
+    """A recipe implying 8.4e9 values against a file of a few kB: refused from the header
+    (the model is built on the meta device only; allocated, it would need 34 GB)."""
+    meta = json.loads((trained["dir"] / "model.json").read_text())
+    model_dir = copy_model(trained, tmp_path / "m", ensemble=64,
+                           params={**meta["params"], "channels": [1_000_000],
+                                   "head_hidden": 64})
+    with pytest.raises(seqnn.errors.CheckpointError,
+                       match="model.json implies 8384008320 values, the weights hold 546"):
+        seqnn.load(str(model_dir))
 
 
 def test_seen_ids_across_chunks() -> None:

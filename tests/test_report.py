@@ -472,3 +472,15 @@ def test_report_shows_levels_chart_off_controls_and_howto_by_the_summary(binary:
     assert [(m["name"], m["level"]) for m in data["models"]] == [
         ("cnn", "pass"), ("rnn", "fail"), ("autoencoder (probe)", "ok")]
     assert data["shortcuts"] == {"majority": 0.4, "length": 0.4, "aa_composition": 0.4}
+
+
+def test_data_warnings_of_metrics_json_are_shown(binary: Path, tmp_path: Path):
+    """A class absent from a split (recorded by training under "warnings") reaches the model
+    section; the metrics table is unchanged."""
+    path = binary / "models" / "cnn" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    note = "class(es) pos absent from the valid split (12 sequences): its metrics there miss " \
+           "that class"
+    _dump(path, {**metrics, "warnings": [note]})
+    cnn = _build(binary, tmp_path).split('id="model-cnn"')[1].split('id="model-')[0]
+    assert f'<p class="bad">Warning: {note}</p>' in cnn and cnn.count("Warning:") == 1

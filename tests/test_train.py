@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from seqnn.encode import crop, encode_table
-from seqnn.errors import CheckpointError
+from seqnn.errors import CheckpointError, SeqnnInputError
 from seqnn.runtime.batches import (
     BucketBatchSampler,
     PadCollate,
@@ -301,7 +303,9 @@ def test_bad_model_dirs_are_refused(straight, tmp_path):
     with pytest.raises(CheckpointError, match="not valid JSON"):
         load_model(d)
     (d / "model.json").write_text(json.dumps({**meta, "params": {"hidden": [9]}}))
-    with pytest.raises(CheckpointError, match="weights do not fit"):
+    with pytest.raises(CheckpointError, match=r"'body.0.0.weight' has shape \[8, 43\], "
+                       r"model.json implies \[9, 43\] \(406 values in all, the weights hold "
+                       r"361\)"):
         load_model(d)
 
 
@@ -549,7 +553,8 @@ def test_ensemble_setting_is_validated_and_model_json_checked(straight, tmp_path
         (bad / name).write_bytes((straight[0] / name).read_bytes())
     meta = json.loads((bad / "model.json").read_text())
     (bad / "model.json").write_text(json.dumps({**meta, "ensemble": "three"}))
-    with pytest.raises(CheckpointError, match="'ensemble' must be a positive integer"):
+    with pytest.raises(CheckpointError, match="'ensemble' must be an integer in 1..64, got "
+                       "'three'"):
         load_model(bad)
 
 
@@ -593,3 +598,90 @@ def test_state_with_wrong_shapes_is_refused_in_one_line(straight, data, tmp_path
     with pytest.raises(TrainingError, match=r"not a training state of this run \(RuntimeError"):
         train_model(train, valid, model_name="mlp", model_params=MLP,
                     config=cfg(scheduler="cosine"), out_dir=tmp_path, resume=True)
+
+
+    with pytest.raises(ValueError, match="ensemble must be <= 64, got 65"):
+        cfg(ensemble=65)
+    with pytest.raises(ValueError, match="max_len must be <= 1000000, got 1000001"):
+        cfg(max_len=1_000_001)
+
+
+# ----------------------------------------------------------------------------- label checks
+
+def relabel(ds, labels, class_names=None):
+    """``ds`` with other labels (class indices or values) and, optionally, class names."""
+    return replace(ds, labels=np.asarray(labels, dtype=ds.labels.dtype),
+                   class_names=list(class_names or ds.class_names))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one class", "task binary needs at least 2 classes in the train split, found 1"),
+    ("nan in valid", "the valid split holds a non-finite regression target (nan)"),
+    ("inf in train", "the train split holds a non-finite regression target (inf)"),
+    ("three names", "task binary needs exactly 2 class names, got 3"),
+])
+def test_unusable_labels_are_refused_before_training(data, tmp_path, case, message):
+    train, valid, _ = data
+    if case == "one class":
+        train = relabel(train, np.ones(len(train)))
+    if case == "three names":
+        train, valid = (relabel(d, d.labels, ["a", "b", "c"]) for d in (train, valid))
+    if case.endswith(("valid", "train")):
+        train, valid = make_ds(12, 5, "regression"), make_ds(6, 6, "regression")
+        target = valid if case.endswith("valid") else train
+        bad = target.labels.copy()
+        bad[2] = np.nan if case.startswith("nan") else np.inf
+        train, valid = (relabel(d, bad) if d is target else d for d in (train, valid))
+    with pytest.raises(SeqnnInputError, match=re.escape(message)):
+        train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(epochs=1),
+                    out_dir=tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_class_absent_from_valid_is_logged_and_recorded(data, tmp_path, caplog):
+    train, valid, test = data
+    valid = relabel(valid, np.ones(len(valid)))
+    with caplog.at_level("WARNING", logger="seqnn.train"):
+        summary = train_model(train, valid, model_name="mlp", model_params=MLP,
+                              config=cfg(epochs=1), out_dir=tmp_path, test=test)
+    note = "class(es) neg absent from the valid split (16 sequences): its metrics there miss " \
+           "that class"
+    assert [r.getMessage() for r in caplog.records if r.name == "seqnn.train"] == [note]
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert written["warnings"] == [note] and summary["metrics"]["warnings"] == [note]
+    assert set(written) == {"train", "valid", "test", "warnings"}
+
+
+def test_a_crash_in_evaluation_leaves_no_model_files(data, tmp_path, monkeypatch):
+    """metrics.json is written before the model, model.json last: no weights without it."""
+    import seqnn.training.single as single
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("evaluation failed")
+
+    monkeypatch.setattr(single, "evaluate_run", boom)
+    train, valid, _ = data
+    with pytest.raises(RuntimeError, match="evaluation failed"):
+        train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(epochs=1),
+                    out_dir=tmp_path)
+    names = set(os.listdir(tmp_path))
+    assert not names & {"model.json", "model.safetensors", "metrics.json"}, names
+
+
+def test_train_cli_refuses_a_nan_target_without_leaving_a_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from seqnn.cli import main
+
+    rows = [(f"s{k}", "KKKKWLRAGG"[: 5 + k], "nan" if k == 4 else str(k)) for k in range(6)]
+    (tmp_path / "s.tsv").write_text("id\tsequence\tlabel\n" + "".join(
+        "\t".join(r) + "\n" for r in rows))
+    (tmp_path / "splits.tsv").write_text("id\tsplit\n" + "".join(
+        f"s{k}\t{'train' if k < 4 else 'valid'}\n" for k in range(6)))
+    res = CliRunner().invoke(main, [
+        "train", str(tmp_path / "s.tsv"), str(tmp_path / "splits.tsv"), "--task", "regression",
+        "--model", "mlp", "--quiet", "--device", "cpu", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 2, res.output
+    assert res.output == (f"seqnn: error: {tmp_path / 's.tsv'}, record 's4': label 'nan' is "
+                          "not a number (task regression)\n")
+    assert not (tmp_path / "m").exists()

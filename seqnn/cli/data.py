@@ -53,15 +53,18 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
     from ..data.alphabet import Substitutions
     from ..data.encoding import encode_table, over_length, save_encoded
     from ..data.fasta import read_fasta
-    from ..data.tables import read_table
+    from ..data.tables import check_label_set, check_labels, read_table
     from ..errors import SeqnnInputError
 
     check_outputs([out], [source])
     subs = Substitutions()
+    supervised = task not in (None, "unsupervised")
     if source.endswith((".tsv", ".csv")):
-        table = read_table(source, ["id", "sequence"])
+        table = read_table(source, ["id", "sequence", *(["label"] if supervised else [])])
+        if supervised:
+            table = check_labels(table, task, source, count_classes=False)
         ids, seqs = table["id"].tolist(), table["sequence"].tolist()
-        labels = table["label"].tolist() if task not in (None, "unsupervised") else None
+        labels = table["label"].tolist() if supervised else None
     else:
         records = read_fasta(source, policy=policy, drop_gaps=drop_gaps, subs=subs)
         ids, seqs, labels = [r.id for r in records], [r.sequence for r in records], None
@@ -72,6 +75,8 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
                           class_names=classes.split(",") if classes else None)
     except ValueError as exc:  # e.g. a label missing from --classes
         raise SeqnnInputError(source, str(exc)) from None
+    if labels is not None:  # the label checks of ingest and train: finite, two classes
+        check_label_set(ds.task, ds.labels, ds.class_names, source, "the table")
     save_encoded(ds, out)
     click.echo(f"encoded {len(ds)} sequences, {len(ds.tokens)} residues -> {out}; "
                f"substitutions: {subs.summary()}", err=True)

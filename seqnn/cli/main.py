@@ -1,6 +1,6 @@
 """The ``seqnn`` command group. Each subcommand is a thin call into the library and lives in
 the module of its stage (``data``, ``split``, ``train``, ``checks``, ``report``,
-``predict``); this module only assembles them.
+``predict``, ``workflow``); this module only assembles them.
 
 Heavy modules (torch, matplotlib, pandas) are imported inside the subcommands that need
 them, so ``seqnn --help`` is instant. A user mistake (any :class:`~seqnn.errors.SeqnnError`)
@@ -28,6 +28,7 @@ from .predict import embed, predict
 from .report import evaluate, report, report_index
 from .split import audit, split
 from .train import models, train
+from .workflow import run
 
 
 class Terminated(KeyboardInterrupt):
@@ -94,5 +95,5 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
 
 
 for _command in (inspect, encode, ingest, prepare, split, audit, baselines, train, models,
-                 evaluate, check, report, report_index, predict, embed):
+                 evaluate, check, report, report_index, predict, embed, run):
     main.add_command(_command)

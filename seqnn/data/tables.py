@@ -92,6 +92,13 @@ def check_labels(
                 path, f"label {df['label'].iloc[i]!r} is not a number (task regression)",
                 df["id"].iloc[i],
             )
+        huge = values.astype(float).abs() > float(np.finfo(np.float32).max)
+        if huge.any():  # targets are float32: this would become infinite
+            i = int(np.flatnonzero(huge.to_numpy())[0])
+            raise SeqnnInputError(
+                path, f"label {df['label'].iloc[i]!r} is out of range (task regression)",
+                df["id"].iloc[i],
+            )
         return df.assign(label=values.astype(float))
     df = df.assign(label=df["label"].astype(str).str.strip())
     if not count_classes:
@@ -105,6 +112,48 @@ def check_labels(
             f"{', '.join(sorted(df['label'].unique())[:6])}"
         )
     return df
+
+
+def check_label_set(task: str, labels: np.ndarray | None, class_names: Sequence[str],
+                    path: str | os.PathLike, where: str = "the data",
+                    count_classes: bool = True) -> None:
+    """The checks of :func:`check_labels` for labels already encoded (an ``.npz``, a table
+    after encoding, one split of a dataset): labels present for a supervised task, finite
+    regression targets, distinct non-empty class names (binary: exactly two), class indices
+    within them and, with ``count_classes``, at least two classes used. Raises
+    :class:`~seqnn.errors.SeqnnInputError` naming ``path`` and ``where``."""
+    if task == "unsupervised":
+        return
+    if labels is None:
+        raise SeqnnInputError(path, f"task {task} needs labels, and {where} has none")
+    if task == "regression":
+        values = np.asarray(labels, dtype=np.float64)
+        if not np.isfinite(values).all():
+            bad = values[~np.isfinite(values)][0]
+            raise SeqnnInputError(path, f"{where} holds a non-finite regression target ({bad})")
+        return
+    names = [str(c) for c in class_names]
+    if len(set(names)) != len(names) or "" in names:
+        raise SeqnnInputError(path, f"class names must be distinct and non-empty, got "
+                              f"{', '.join(map(repr, names[:6]))}")
+    index = np.asarray(labels)
+    if len(index) and (index.min() < 0 or index.max() >= len(names)):
+        raise SeqnnInputError(path, f"{where} holds a class index outside 0..{len(names) - 1}")
+    used = len(np.unique(index))
+    if count_classes and used < 2:
+        raise SeqnnInputError(path, f"task {task} needs at least 2 classes in {where}, "
+                              f"found {used}")
+    if task == "binary" and len(names) != 2:
+        raise SeqnnInputError(path, f"task binary needs exactly 2 class names, got {len(names)}"
+                              f": {', '.join(map(repr, names[:6]))}")
+
+
+def absent_classes(labels: np.ndarray | None, class_names: Sequence[str]) -> list[str]:
+    """The class names no label of ``labels`` (class indices) uses, in class order."""
+    if labels is None:
+        return []
+    used = set(np.asarray(labels).tolist())
+    return [str(c) for i, c in enumerate(class_names) if i not in used]
 
 
 def warn_unused_labels(n_unused: int, path: str | os.PathLike) -> None:

@@ -173,9 +173,17 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
                    "averaging their probabilities")
     return (f'<div class="model" id="model-{esc(name)}"><h3>{esc(name)} {badge(level(c))}'
             f'</h3><p class="muted">{recipe}. {esc(_history_note(mdir))}</p>'
-            + _cut_note(info, m.get("cuts")) + _metrics_table(m["metrics"])
+            + _cut_note(info, m.get("cuts")) + _data_warnings(m["metrics"])
+            + _metrics_table(m["metrics"])
             + _class_detail(m.get("classes"))
             + f'<div class="plots">{"".join(figs)}</div></div>')
+
+
+def _data_warnings(metrics: Mapping) -> str:
+    """The data warnings training recorded in ``metrics.json`` (e.g. a class absent from a
+    split), one paragraph each."""
+    notes = metrics.get("warnings") if isinstance(metrics, Mapping) else None
+    return "".join(f'<p class="bad">Warning: {esc(str(n))}</p>' for n in notes or [])
 
 
 def _cut_note(info: Mapping, cuts: Mapping | None) -> str:

@@ -29,6 +29,7 @@ from ..layout import MODEL_META as META_FILE
 from ..layout import WEIGHTS as WEIGHTS_FILE
 from ..models import get_model
 from ..models.ensemble import Ensemble
+from .recipe import check_finite, check_fit, check_meta, parse_meta, read_header
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = (
@@ -77,32 +78,14 @@ def save_model(directory: str | os.PathLike, model: nn.Module, meta: dict[str, A
 
 
 def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate ``model.json`` of a model directory (no weights are touched)."""
+    """Read and validate ``model.json`` of a model directory (no weights are touched): the
+    size, nesting, types and ranges of :func:`seqnn.runtime.recipe.check_meta`."""
     path = Path(directory) / META_FILE
     if not Path(directory).is_dir():
         raise CheckpointError(f"{directory}: model directory does not exist")
     if not path.is_file():
         raise CheckpointError(f"{path}: missing (not a seqnn model directory)")
-    try:
-        meta = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
-    missing = [k for k in REQUIRED_KEYS if k not in meta]
-    if missing:
-        raise CheckpointError(f"{path}: missing keys {', '.join(missing)}")
-    version = meta["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CheckpointError(f"{path}: invalid format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: format_version {version} is newer than this seqnn supports "
-            f"({FORMAT_VERSION}); upgrade seqnn"
-        )
-    if not isinstance(meta["params"], dict):
-        raise CheckpointError(f"{path}: 'params' must be an object")
-    return meta
+    return check_meta(parse_meta(path), path)
 
 
 def read_weights(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -115,25 +98,28 @@ def read_weights(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")
     except Exception as err:  # safetensors raises SafetensorError, OSError, ...
-        raise CheckpointError(f"{path}: not a valid safetensors file ({err})") from None
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a valid safetensors file ({first})") from None
 
 
-def build_model(meta: dict[str, Any]) -> nn.Module:
+def build_model(meta: dict[str, Any], source: str | os.PathLike = META_FILE) -> nn.Module:
     """Rebuild the (untrained) model described by a ``model.json`` record.
 
     A record with ``"ensemble": k`` (k >= 2) rebuilds a :class:`seqnn.models.ensemble.Ensemble`
-    of ``k`` such models.
+    of ``k`` such models; errors name ``source``. Build it under
+    ``with torch.device("meta"):`` to see its tensors' names and shapes without allocating them.
     """
     params = {k: v for k, v in meta["params"].items() if k not in ("n_outputs", "task")}
     size = meta.get("ensemble", 1)
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise CheckpointError(f"{META_FILE}: 'ensemble' must be a positive integer, got {size!r}")
+        raise CheckpointError(f"{source}: 'ensemble' must be a positive integer, got {size!r}")
     try:
         members = [get_model(meta["model"], n_outputs=meta["n_outputs"], task=meta["task"],
                              **params) for _ in range(size)]
         return Ensemble(members) if size > 1 else members[0]
-    except (TypeError, ValueError) as err:
-        msg = f"{META_FILE}: cannot rebuild model {meta['model']!r}: {err}"
+    except Exception as err:  # a recipe from anywhere: any refusal by a builder is one line
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        msg = f"{source}: cannot rebuild model {meta['model']!r}: {first}"
         raise CheckpointError(msg) from None
 
 
@@ -147,10 +133,19 @@ def load_model(
     Raises :class:`CheckpointError` for a missing directory or file, invalid JSON or
     safetensors (e.g. a pickle renamed ``model.safetensors``, which is never executed),
     a newer ``format_version``, missing keys, or weights that do not fit the model.
+    Nothing is allocated before the checks of :mod:`seqnn.runtime.recipe` pass: ``model.json``
+    first, then the safetensors header against the model built on the ``meta`` device
+    (names, shapes, floating-point dtypes); loaded weights must be finite.
     """
     meta = read_meta(directory)
+    weights_path = Path(directory) / WEIGHTS_FILE
+    header = read_header(weights_path)
+    with torch.device("meta"):
+        shapes = build_model(meta, Path(directory) / META_FILE)
+    check_fit(shapes, header, weights_path)
     weights = read_weights(directory)
-    model = build_model(meta)
+    check_finite(weights, weights_path)
+    model = build_model(meta, Path(directory) / META_FILE)
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as err:

@@ -37,13 +37,15 @@ def train_ensemble(
     out_dir: str | os.PathLike,
     test: EncodedDataset | None = None,
     evaluate: bool = True,
+    notes: list[str] | None = None,
     **member_args: Any,
 ) -> dict[str, Any]:
     """Train ``config.ensemble`` members and save their average; same contract and summary
     as :func:`seqnn.training.run.train_model`, whose other keyword arguments (``model_name``,
     ``model_params``, ``resume``, ``meta``, ``restart_on_change``) ``member_args`` passes to
     every member. ``best_epoch`` is the first member's; the summary adds ``members``, each
-    member's summary."""
+    member's summary. ``metrics.json`` (with ``notes``) is written before the ensemble's
+    model files, ``model.json`` last."""
     if train.task == "unsupervised":
         raise ValueError("ensemble > 1 needs a supervised task: an autoencoder's "
                          "reconstructions are not averaged")
@@ -70,9 +72,10 @@ def train_ensemble(
                   epochs_run=sum(s["epochs_run"] for s in summaries),
                   train_config={**record["train_config"], "ensemble": config.ensemble,
                                 "seed": config.seed})
-    save_model(out, model, record)
     write_table(pd.concat(histories, ignore_index=True), out / HISTORY)
-    metrics = evaluate_run(model, train, valid, test, config, device, out) if evaluate else None
+    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes)
+               if evaluate else None)
+    save_model(out, model, record)
     first = summaries[0]
     return {
         "best_epoch": first["best_epoch"], "best_metric": first["best_metric"],

@@ -60,14 +60,15 @@ def _jsonable(value: Any) -> Any:
 def evaluate_splits(
     model: nn.Module, splits: dict[str, EncodedDataset], *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
-    out_dir: str | os.PathLike | None = None,
-) -> dict[str, dict[str, Any]]:
+    out_dir: str | os.PathLike | None = None, notes: list[str] | None = None,
+) -> dict[str, Any]:
     """Metrics per split, e.g. ``{"train": {...}, "valid": {...}, "test": {...}}``.
 
     With ``out_dir``, also writes ``metrics.json`` (this dict; NaN becomes ``null``) and
     ``predictions.tsv`` (``id``, ``split``, ``true``, ``predicted``, one ``p_<class>``
     probability column per class; regression: ``true``, ``predicted``; autoencoder:
-    ``reconstruction_accuracy``), both atomically.
+    ``reconstruction_accuracy``), both atomically. ``notes`` (warnings about the data, e.g.
+    a class absent from a split) are kept under ``"warnings"`` when there are any.
     """
     task = model_task(model)
     results: dict[str, dict[str, Any]] = {}
@@ -81,6 +82,8 @@ def evaluate_splits(
                                        pred["outputs"], pred["predicted"], truth=True,
                                        labels=ds.labels))
     results = _jsonable(results)
+    if notes:
+        results["warnings"] = list(notes)
     if out_dir is not None:
         write_text(json.dumps(results, indent=2) + "\n", Path(out_dir) / layout.METRICS)
         write_table(pd.concat(frames, ignore_index=True), Path(out_dir) / layout.PREDICTIONS)
@@ -89,12 +92,13 @@ def evaluate_splits(
 
 def evaluate_run(model: nn.Module, train: EncodedDataset, valid: EncodedDataset,
                  test: EncodedDataset | None, config: TrainConfig, device: torch.device,
-                 out: Path) -> dict[str, Any]:
+                 out: Path, notes: list[str] | None = None) -> dict[str, Any]:
     """Metrics of a trained model on train, valid and ``test`` (when given), written to
-    ``out`` as ``metrics.json`` and ``predictions.tsv``."""
+    ``out`` as ``metrics.json`` (with ``notes`` as ``"warnings"``) and ``predictions.tsv``."""
     splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
     return evaluate_splits(model, splits, batch_size=max(config.batch_size, 64), device=device,
-                           max_len=config.max_len, truncate=config.truncate, out_dir=out)
+                           max_len=config.max_len, truncate=config.truncate, out_dir=out,
+                           notes=notes)
 
 
 __all__ = ["evaluate_run", "evaluate_splits", "split_metrics"]

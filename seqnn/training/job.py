@@ -21,25 +21,29 @@ from ..config import TrainConfig
 from ..data.controls import permute_labels, shuffle_residues
 from ..data.encoding import EncodedDataset, encode_table, load_encoded
 from ..data.files import write_text
-from ..data.tables import SPLITS, read_table
-from ..errors import ConfigError, SeqnnInputError
+from ..data.tables import SPLITS, check_labels, read_table
+from ..errors import ConfigError, SeqnnError, SeqnnInputError
 from ..metrics import classification_metrics, primary_metric, regression_metrics
 from ..runtime.checkpoint import load_model
 from ..runtime.forward import embed_dataset
 from .run import train_model
+from .single import check_splits
 
 CONTROLS = ("permutation", "shuffle")
 
 
 def load_data(path: str, task: str | None = None) -> EncodedDataset:
     """An encoded ``.npz`` or a sequences table (``id``, ``sequence``, ``label``; needs
-    ``task``) as an :class:`EncodedDataset`."""
+    ``task``) as an :class:`EncodedDataset`; a table's labels pass
+    :func:`seqnn.data.tables.check_labels` (a missing ``label`` column, an empty label or a
+    non-finite regression target is named in one line)."""
     if str(path).endswith(".npz"):
         return load_encoded(path)
-    table = read_table(path, ["id", "sequence"])
     if task is None:
         raise ConfigError(f"{path}: give --task for a sequences table")
-    labels = table["label"].tolist() if "label" in table and task != "unsupervised" else None
+    supervised = task != "unsupervised"
+    table = read_table(path, ["id", "sequence", *(["label"] if supervised else [])])
+    labels = check_labels(table, task, path)["label"].tolist() if supervised else None
     return encode_table(table["id"].tolist(), table["sequence"].tolist(), labels, task)
 
 
@@ -114,8 +118,8 @@ def run_training(
     if control is not None and control_run > 1:
         config = replace(config, seed=config.seed + (control_run - 1) * config.ensemble)
     parts = apply_control(split_dataset(load_data(data, task), splits), control, config.seed)
+    check_splits(parts["train"], parts["valid"], parts["test"], data)  # before any file
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     try:
         summary = train_model(parts["train"], parts["valid"], model_name=model,
                               model_params=params, config=config, out_dir=str(out),
@@ -123,6 +127,8 @@ def run_training(
                               meta={**(meta or {}), "control": control,
                                     "control_run": control_run if control else None},
                               test=parts["test"] if len(parts["test"]) else None)
+    except SeqnnError:
+        raise
     except ValueError as exc:
         if "unknown" in str(exc) or "must be" in str(exc):
             raise ConfigError(f"model {model!r}: {exc}") from None

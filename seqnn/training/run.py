@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -13,6 +14,8 @@ from ..config import TrainConfig
 from ..data.encoding import EncodedDataset
 from .ensemble import train_ensemble
 from .single import check_splits, train_single
+
+log = logging.getLogger("seqnn.train")
 
 
 def train_model(
@@ -42,16 +45,24 @@ def train_model(
     replaces it) instead of raising :class:`TrainingError`. Returns a summary: ``best_epoch``,
     ``best_metric``, ``monitor``, ``epochs_run``, ``stopped_early``, ``history``, ``model_dir``,
     ``metrics``; an ensemble's adds ``members`` (:mod:`seqnn.training.ensemble`).
+
+    Labels are checked before anything is written (:func:`seqnn.training.single.check_splits`):
+    non-finite regression targets or fewer than two classes in train raise
+    :class:`~seqnn.errors.SeqnnInputError`; a class absent from a split is logged (logger
+    ``seqnn.train``) and kept in ``metrics.json`` under ``"warnings"``. ``metrics.json`` is
+    written before the model files, ``model.json`` last.
     """
-    check_splits(train, valid, test)
+    notes = check_splits(train, valid, test)
+    for note in notes:
+        log.warning("%s", note)
     if config.ensemble > 1:
         return train_ensemble(train, valid, config=config, out_dir=out_dir, test=test,
-                              evaluate=evaluate, model_name=model_name,
+                              evaluate=evaluate, notes=notes, model_name=model_name,
                               model_params=model_params, resume=resume, meta=meta,
                               restart_on_change=restart_on_change)
     return train_single(train, valid, model_name=model_name, model_params=model_params,
                         config=config, out_dir=out_dir, resume=resume, meta=meta, test=test,
-                        evaluate=evaluate, restart_on_change=restart_on_change)
+                        evaluate=evaluate, restart_on_change=restart_on_change, notes=notes)
 
 
 __all__ = ["train_model"]

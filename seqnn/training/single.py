@@ -20,7 +20,8 @@ import torch
 
 from ..config import TrainConfig
 from ..data.encoding import EncodedDataset
-from ..errors import TrainingError
+from ..data.tables import absent_classes, check_label_set
+from ..errors import SeqnnInputError, TrainingError
 from ..layout import HISTORY
 from ..runtime.batches import dataset_hash
 from ..runtime.checkpoint import save_model
@@ -45,10 +46,13 @@ def train_single(
     test: EncodedDataset | None = None,
     evaluate: bool = True,
     restart_on_change: bool = False,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train one network (``config.ensemble`` is not looked at) on splits that
     :func:`check_splits` accepted; the contract and the summary of
-    :func:`seqnn.training.run.train_model`."""
+    :func:`seqnn.training.run.train_model`. ``notes`` (the warnings of :func:`check_splits`)
+    go into ``metrics.json``. ``metrics.json`` is written before the model and
+    ``model.json`` last, so that a crash never leaves weights without metrics."""
     limit_primitive_cache()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -65,9 +69,9 @@ def train_single(
             log.warning("starting afresh: %s", exc)
     trainer.fit()
     model = trainer.model
-    save_model(out, model, _model_record(trainer, train, model_name, meta))
-    metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out)
+    metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out, notes)
                if evaluate else None)
+    save_model(out, model, _model_record(trainer, train, model_name, meta))
     return {
         "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
         "monitor": trainer.monitor, "epochs_run": trainer.epoch,
@@ -77,18 +81,33 @@ def train_single(
 
 
 def check_splits(
-    train: EncodedDataset, valid: EncodedDataset, test: EncodedDataset | None
-) -> None:
-    """Refuse empty splits, unlabelled supervised data and splits that disagree on classes."""
+    train: EncodedDataset, valid: EncodedDataset, test: EncodedDataset | None,
+    source: str | os.PathLike = "<training data>",
+) -> list[str]:
+    """Refuse empty splits, unlabelled supervised data, splits that disagree on classes and
+    unusable labels (:func:`seqnn.data.tables.check_label_set`: non-finite regression
+    targets anywhere, fewer than two classes in train); errors name ``source``. Returns the
+    warnings to log and record: a class absent from a split."""
     for name, ds in (("train", train), ("valid", valid), ("test", test)):
         if ds is None:
             continue
         if len(ds) == 0 and name != "test":
-            raise ValueError(f"the {name} split is empty")
+            raise SeqnnInputError(source, f"the {name} split is empty")
         if ds.task != train.task or list(ds.class_names) != list(train.class_names):
-            raise ValueError(f"the {name} split's task/classes differ from the train split's")
-        if ds.task != "unsupervised" and ds.labels is None and name != "test":
-            raise ValueError(f"the {name} split of a {ds.task} task has no labels")
+            raise SeqnnInputError(source, f"the {name} split's task/classes differ from the "
+                                  "train split's")
+        if ds.task != "unsupervised" and ds.labels is None and name == "test":
+            continue
+        check_label_set(ds.task, ds.labels, ds.class_names, source, f"the {name} split",
+                        count_classes=name == "train")
+    notes = []
+    if train.task in ("binary", "multiclass"):
+        for name, ds in (("train", train), ("valid", valid), ("test", test)):
+            missing = absent_classes(ds.labels, ds.class_names) if ds is not None else []
+            if missing and len(ds):
+                notes.append(f"class(es) {', '.join(missing)} absent from the {name} split "
+                             f"({len(ds)} sequences): its metrics there miss that class")
+    return notes
 
 
 def _model_record(
