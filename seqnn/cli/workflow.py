@@ -34,8 +34,8 @@ def default_snakefile() -> Path | None:
 def checked_config(path: str) -> dict:
     """CONFIG read safely and validated; refused in one line when it mentions yte's marker."""
     from ..config import read_workflow_file
-    from ..workflow import check_workflow
     from ..errors import ConfigError
+    from ..workflow import check_workflow
 
     data = read_workflow_file(path)  # the file size is capped before it is read
     if YTE_MARKER in Path(path).read_text(encoding="utf-8", errors="replace"):
