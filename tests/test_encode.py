@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from seqnn.data.alphabet import Substitutions
 from seqnn.encode import (
     Blosum62Encoder,
     CompositionEncoder,
@@ -28,7 +29,6 @@ from seqnn.encode import (
     save_encoded,
     tokenize,
 )
-from seqnn.data.alphabet import Substitutions
 from seqnn.errors import PolicyError
 
 # token ids used in the hand-written answers below
