@@ -237,9 +237,10 @@ def blosum62_table() -> np.ndarray:
 
 # ----------------------------------------------------------------------------- composition
 
-def aa_composition(seqs: Sequence[str]) -> np.ndarray:
-    """Amino-acid composition ``(N, 21)`` ``float32``: fraction of each residue and X."""
-    tokens, offsets = tokenize(seqs)
+def aa_composition(seqs: Sequence[str], policy: str = "map") -> np.ndarray:
+    """Amino-acid composition ``(N, 21)`` ``float32``: fraction of each residue and X
+    (sequences under the alphabet ``policy``, see :func:`tokenize`)."""
+    tokens, offsets = tokenize(seqs, policy=policy)
     n = len(offsets) - 1
     row = np.repeat(np.arange(n), np.diff(offsets))
     counts = np.zeros((n, N_TOKENS), dtype=np.float64)
@@ -248,14 +249,15 @@ def aa_composition(seqs: Sequence[str]) -> np.ndarray:
     return (counts[:, 1:] / lengths).astype(np.float32)
 
 
-def dipeptide_composition(seqs: Sequence[str]) -> np.ndarray:
+def dipeptide_composition(seqs: Sequence[str], policy: str = "map") -> np.ndarray:
     """Dipeptide composition ``(N, 400)`` ``float32`` over the 20 standard residues.
 
     Fractions of each ordered pair among a sequence's overlapping pairs of standard residues
     (pairs touching X are not counted; each row sums to 1, or is all zero when there is no
     such pair). ``"AAC"`` gives AA = AC = 1/2. Pairs never cross sequence boundaries.
+    ``policy`` as in :func:`tokenize`.
     """
-    tokens, offsets = tokenize(seqs)
+    tokens, offsets = tokenize(seqs, policy=policy)
     n = len(offsets) - 1
     owner = np.repeat(np.arange(n), np.diff(offsets))
     t = tokens.astype(np.int64)
