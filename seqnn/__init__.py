@@ -11,8 +11,10 @@ from ._version import __version__
 __all__ = ["__version__", "load"]
 
 
-def load(model_dir: str, device: str = "cpu"):  # noqa: ANN201 - avoids importing torch here
-    """Load a trained model directory for prediction (see :mod:`seqnn.predict`)."""
+def load(model_dir: str, device: str = "auto"):  # noqa: ANN201 - avoids importing torch here
+    """Load a trained model directory for prediction (see :mod:`seqnn.predict`); ``device``
+    is ``auto`` (CUDA, then MPS, then CPU, as the CLI), ``cpu``, ``cuda``, ``cuda:N`` or
+    ``mps``."""
     from .predict import load as _load
 
     return _load(model_dir, device=device)

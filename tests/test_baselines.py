@@ -57,9 +57,12 @@ def test_features_match_a_plain_count():
     assert length_features(["A" * 10, "AC"])[:, 0] == pytest.approx([np.log(10), np.log(2)])
 
 
-def test_features_reject_unclean_sequences():
-    with pytest.raises(ValueError, match="position 3: invalid character 'B'"):
-        aa_composition(["ACB"])
+def test_features_follow_the_alphabet_policy():
+    with pytest.raises(ValueError, match="position 3: character 'B' is not one of"):
+        aa_composition(["ACB"], policy="strict")
+    with pytest.raises(ValueError, match="position 3: invalid character '1'"):
+        aa_composition(["AC1"])
+    np.testing.assert_array_equal(aa_composition(["acb"]), aa_composition(["ACX"]))
 
 
 # ----------------------------------------------------------------------------- baselines

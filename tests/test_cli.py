@@ -368,3 +368,141 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(runner: CliRunner, tmp_
     assert res.output.strip().splitlines()[-1] == "seqnn: terminated"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.fa"]
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# ----------------------------------------------------------------------------- conventions
+
+def test_bare_seqnn_prints_help_and_exits_0(runner: CliRunner) -> None:
+    res = runner.invoke(main, [])
+    assert res.exit_code == 0
+    assert res.output.startswith("Usage:") and "Commands:" in res.output
+
+
+def test_version_is_the_package_version(runner: CliRunner) -> None:
+    from seqnn import __version__
+
+    res = runner.invoke(main, ["--version"])
+    assert (res.exit_code, res.output) == (0, f"seqnn, version {__version__}\n")
+
+
+def _help_records(name: str) -> dict[str, tuple[object, str]]:
+    """``{option name: (default, help text)}`` of one command, as ``--help`` shows them."""
+    import click
+
+    cmd = main.commands[name]
+    parent = click.Context(main, info_name="seqnn", show_default=True)
+    ctx = click.Context(cmd, info_name=name, parent=parent)
+    return {p.name: (p.get_default(ctx, call=False), p.get_help_record(ctx)[1])
+            for p in cmd.params if isinstance(p, click.Option)}
+
+
+def test_every_default_is_shown_in_help() -> None:
+    for name in main.commands:
+        for opt, (default, text) in _help_records(name).items():
+            unset = default is None or type(default).__name__ == "Sentinel"  # click's UNSET
+            if not unset and default not in (False, ()) and opt != "help":
+                assert "default:" in text, f"seqnn {name} --{opt}: default not shown"
+
+
+def test_device_choices_are_the_same_everywhere(runner: CliRunner, tmp_path: Path) -> None:
+    for name in ("train", "predict", "embed"):
+        assert "auto|cpu|cuda|cuda:N|mps" in runner.invoke(main, [name, "--help"]).output
+    from seqnn.cli.options import DEVICE
+
+    assert [DEVICE.convert(d, None, None) for d in ("auto", "cpu", "cuda", "cuda:1", "mps")] \
+        == ["auto", "cpu", "cuda", "cuda:1", "mps"]
+    for name in ("predict", "embed"):
+        res = runner.invoke(main, [name, str(tmp_path), "x.fa", "--device", "gpu"])
+        assert res.exit_code == 2
+        assert "'gpu' is not one of auto, cpu, cuda, cuda:N, mps" in res.output
+
+
+def test_option_spellings_train_o_and_embed_stdout_default() -> None:
+    train_out = next(p for p in main.commands["train"].params if p.name == "out")
+    assert train_out.opts == ["-o", "--out"]
+    default, text = _help_records("embed")["out"]
+    assert default == "-" and "standard output" in text and "default: -" in text
+
+
+def test_numbers_are_printed_to_4_significant_digits() -> None:
+    from seqnn.cli.options import fmt
+
+    assert fmt(0.5909090909090909) == "0.5909"
+    assert fmt(1234.4) == "1234"
+    assert fmt(-0.000123456) == "-0.0001235"
+    assert (fmt(3), fmt(None), fmt(True)) == ("3", "None", "True")
+
+
+def test_inspect_takes_several_files(runner: CliRunner, tmp_path: Path) -> None:
+    a = write(tmp_path / "a.fa", ">a\nACDE\n>b\nKK\n")
+    b = write(tmp_path / "b.fa", ">c\nWWW\n")
+    res = runner.invoke(main, ["inspect", str(a), str(b), "--json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    assert [(s["file"], s["records"]) for s in got] == [(str(a), 2), (str(b), 1)]
+    one = json.loads(runner.invoke(main, ["inspect", str(b), "--json"]).output)
+    assert one["records"] == 1  # one file: one summary object, as before
+    text = runner.invoke(main, ["inspect", str(a), str(b)]).output
+    assert text.count("records ") == 2 and f"file        {b}" in text
+
+
+# ----------------------------------------------------------------------------- seqnn models
+
+def test_models_lists_every_model_with_a_description(runner: CliRunner) -> None:
+    from seqnn.models import list_models
+
+    res = runner.invoke(main, ["models"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    for name in list_models():
+        line = next(ln for ln in lines if ln.split()[:1] == [name])
+        assert len(line.split()) > 3  # name plus a description
+    got = json.loads(runner.invoke(main, ["models", "--json"]).output)
+    assert sorted(got["models"]) == sorted(list_models())
+
+
+def test_models_name_shows_params_and_training_settings(runner: CliRunner) -> None:
+    res = runner.invoke(main, ["models", "cnn"])
+    assert res.exit_code == 0, res.output
+    assert '  pool = "max"  (str; one of max, mean, meanmax, attention)  global pooling' \
+        in res.output
+    assert "  patience = 10  (int)  early stopping" in res.output
+    data = json.loads(runner.invoke(main, ["models", "rnn", "--json"]).output)
+    assert data["params"]["cell"] == {"type": "str", "default": "lstm",
+                                      "choices": ["lstm", "gru"], "help": "recurrent cell"}
+    assert data["train"]["truncate"]["default"] == "ends"
+    res = runner.invoke(main, ["models", "transformer"])
+    assert res.exit_code == 2
+    assert res.output == ("seqnn: error: unknown model 'transformer'; known: mlp, cnn, rnn, "
+                          "autoencoder\n")
+
+
+def test_model_catalog_matches_the_registry_and_train_config() -> None:
+    """The torch-free table `seqnn models` prints describes exactly what the registry builds."""
+    from dataclasses import fields
+
+    from seqnn.catalog import MODELS, TRAIN_SETTINGS
+    from seqnn.config import TrainConfig
+    from seqnn.models import list_models, model_params
+
+    assert sorted(MODELS) == sorted(list_models())
+    for name in list_models():
+        params = MODELS[name][1]
+        assert {k: p.default for k, p in params.items()} == model_params(name), name
+        assert all(p.help and p.type for p in params.values())
+    from seqnn import catalog
+    from seqnn.models import layers
+
+    assert (catalog.ACTIVATIONS, catalog.INPUTS, catalog.POOLS) == (
+        layers.ACTIVATIONS, layers.INPUTS, layers.POOLS)
+    defaults = TrainConfig()
+    assert list(TRAIN_SETTINGS) == [f.name for f in fields(TrainConfig)]
+    for key, p in TRAIN_SETTINGS.items():
+        assert p.default == getattr(defaults, key), key
+
+
+def test_models_does_not_import_torch() -> None:
+    code = ("import sys; from click.testing import CliRunner; from seqnn.cli import main; "
+            "CliRunner().invoke(main, ['models', 'cnn']); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from seqnn.data.alphabet import Substitutions
 from seqnn.encode import (
     Blosum62Encoder,
     CompositionEncoder,
@@ -60,17 +61,17 @@ def test_tokenize_x_and_empty_list():
 
 def test_tokenize_invalid_char_names_record_and_position():
     with pytest.raises(PolicyError) as info:
-        tokenize(["ACD", "WWbW"], ids=["p1", "p2"])
+        tokenize(["ACD", "WW1W"], ids=["p1", "p2"])
     err = info.value
     assert err.record == "p2"
     assert err.position == 3
-    assert "'b'" in err.reason
-    assert str(err) == "record 'p2' at position 3: invalid character 'b'"
+    assert "'1'" in err.reason
+    assert str(err) == "record 'p2' at position 3: invalid character '1'"
 
 
 def test_tokenize_invalid_char_without_ids_uses_index():
     with pytest.raises(PolicyError) as info:
-        tokenize(["ACD", "W", "A*"])
+        tokenize(["ACD", "W", "A*C"])
     assert info.value.record == "#3"
     assert info.value.position == 2
 
@@ -81,6 +82,47 @@ def test_tokenize_non_ascii_char_keeps_position():
     assert info.value.record == "b"
     assert info.value.position == 2
     assert "'É'" in info.value.reason
+
+
+def test_tokenize_default_policy_maps_lowercase_u_and_stop_like_predict():
+    subs = Substitutions()
+    tokens, offsets = tokenize(["acd", "AUOB*"], ids=["a", "b"], subs=subs)
+    assert tokens.tolist() == [A, C, D, A, C, 9, X]  # U->C, O->K (9), B->X, '*' dropped
+    assert offsets.tolist() == [0, 3, 7]
+    assert subs.counts == {"lowercase": 3, "U->C": 1, "O->K": 1, "B->X": 1,
+                           "trailing * dropped": 1}
+
+
+def test_tokenize_strict_policy_refuses_lowercase_and_u():
+    with pytest.raises(PolicyError) as info:
+        tokenize(["ACD", "AcD"], ids=["a", "b"], policy="strict")
+    assert (info.value.record, info.value.position) == ("b", 2)
+    with pytest.raises(PolicyError, match="'U'"):
+        tokenize(["AU"], policy="strict")
+    with pytest.raises(ValueError, match="unknown alphabet policy"):
+        tokenize(["A"], policy="loose")
+
+
+def test_a_plain_string_is_refused_not_split_into_residues():
+    for call in (tokenize, one_hot, aa_composition):
+        with pytest.raises(TypeError, match=r"pass \[seq\]"):
+            call("ACD")
+    with pytest.raises(TypeError, match="single string"):
+        OneHotEncoder().fit(["ACD"]).transform("ACD")
+
+
+def test_library_defaults_match_training_truncation_and_predict_policy():
+    from seqnn.config import TrainConfig
+
+    assert TrainConfig().truncate == "ends"
+    x = one_hot(["ACDEFGHIK"], max_len=4)
+    np.testing.assert_array_equal(x, one_hot(["ACDEFGHIK"], max_len=4, truncate="ends"))
+    np.testing.assert_array_equal(one_hot(["acdu"]), one_hot(["ACDC"]))
+    enc = OneHotEncoder(max_len=4, flatten=False).fit(["A"])
+    assert enc.truncate == "ends" and enc.policy == "map"
+    np.testing.assert_array_equal(enc.transform(["ACDEFGHIK"]), x)
+    with pytest.raises(PolicyError):
+        OneHotEncoder(policy="strict").fit(["a"]).transform(["a"])
 
 
 def test_tokenize_empty_sequence_is_an_error():
@@ -291,9 +333,10 @@ def test_estimators_clone_and_params(est):
 
 def test_get_and_set_params_names():
     assert OneHotEncoder().get_params() == {
-        "max_len": None, "pad": "right", "truncate": "right", "flatten": True,
+        "max_len": None, "pad": "right", "truncate": "ends", "flatten": True, "policy": "map",
     }
-    assert TokenEncoder().get_params() == {"max_len": None, "pad": "right", "truncate": "right"}
+    assert TokenEncoder().get_params() == {"max_len": None, "pad": "right", "truncate": "ends",
+                                           "policy": "map"}
     assert CompositionEncoder().get_params() == {"features": ("aa",)}
     enc = OneHotEncoder().set_params(max_len=3, flatten=False)
     assert enc.max_len == 3 and enc.flatten is False
@@ -311,7 +354,8 @@ def test_fit_learns_max_len_from_training_data_only():
     enc = TokenEncoder().fit(["AC", "ACDE"])
     assert enc.max_len_ == 4
     out = enc.transform(["ACDEFG", "W"])
-    np.testing.assert_array_equal(out, np.array([[A, C, D, E], [W, 0, 0, 0]], dtype=np.uint8))
+    F, G = 5, 6  # 'ends' (the default, as training) keeps both termini
+    np.testing.assert_array_equal(out, np.array([[A, C, F, G], [W, 0, 0, 0]], dtype=np.uint8))
     assert enc.max_len_ == 4  # transform never refits
     assert TokenEncoder(max_len=2).fit(["ACDE"]).max_len_ == 2
     onehot = OneHotEncoder().fit(["ACD"])

@@ -234,7 +234,7 @@ def test_predict_any_fasta(tiny_model: Path, data: bytes, stdin: bool) -> None:
     with folder(inputs) as root:
         source = "-" if stdin else root / "in.fa"
         res = invoke("predict", tiny_model, source, "-o", root / "out.tsv", "--device", "cpu",
-                     stdin=data if stdin else None)
+                     "--no-nearest", stdin=data if stdin else None)
         assert_clean_exit(res)
         assert_outputs(root, inputs, res, "out.tsv")
         if res.exit_code == 0:
@@ -250,7 +250,7 @@ def test_encode_and_predict_read_the_same_records(tiny_model: Path, data: bytes)
     with folder(inputs) as root:
         enc = invoke("encode", root / "in.fa", "-o", root / "out.npz")
         pred = invoke("predict", tiny_model, root / "in.fa", "-o", root / "out.tsv",
-                      "--device", "cpu")
+                      "--device", "cpu", "--no-nearest")
         assert (enc.exit_code, pred.exit_code) in ((0, 0), (2, 2)), (describe(enc),
                                                                      describe(pred))
         if enc.exit_code == 0:
@@ -315,7 +315,8 @@ def check_header_property(model: Path, data: bytes) -> None:
     """predict exits 0 or 2, and a written id field holds no NUL, tab, CR or newline."""
     inputs = {"in.fa": data}
     with folder(inputs) as root:
-        res = invoke("predict", model, root / "in.fa", "-o", root / "out.tsv", "--device", "cpu")
+        res = invoke("predict", model, root / "in.fa", "-o", root / "out.tsv", "--device", "cpu",
+                     "--no-nearest")
         assert_clean_exit(res)
         assert_outputs(root, inputs, res, "out.tsv")
         if res.exit_code == 0:
@@ -562,7 +563,7 @@ def predict_with_meta(model: Path, text: str) -> tuple[Result, list[list[str]] |
         inputs = {"in.fa": PREDICT_INPUT}
         (root / "in.fa").write_bytes(PREDICT_INPUT)
         res = invoke("predict", root / "m", root / "in.fa", "-o", root / "out.tsv",
-                     "--device", "cpu")
+                     "--device", "cpu", "--no-nearest")
         assert_clean_exit(res)
         assert {p.name: p.read_bytes() for p in (root / "m").iterdir()} == before
         assert (root / "in.fa").read_bytes() == PREDICT_INPUT
@@ -849,7 +850,7 @@ def test_predict_with_any_weights(tiny_model: Path, dtype: str, fill: str) -> No
         save_file(weights, str(root / "m" / "model.safetensors"))
         (root / "in.fa").write_bytes(PREDICT_INPUT)
         res = invoke("predict", root / "m", root / "in.fa", "-o", root / "out.tsv",
-                     "--device", "cpu")
+                     "--device", "cpu", "--no-nearest")
         assert_clean_exit(res)
         assert_outputs(root, {"in.fa": b"", "m": b""}, res, "out.tsv")
         if res.exit_code == 0:

@@ -441,3 +441,62 @@ def test_dash_writes_predictions_and_embeddings_to_stdout(runner, trained, tmp_p
     table = pd.read_csv(io.StringIO(res.stdout), sep="\t")
     assert table.shape == (56, 9) and table.columns[0] == "id"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_applicability_check_is_the_default_when_the_folder_has_train_sequences(
+        runner, trained, tmp_path) -> None:
+    model_dir = copy_model(trained, tmp_path / "m")
+    fasta(trained["train"], model_dir / "train_sequences.fa")
+    fa = tmp_path / "q.fa"
+    fasta(trained["valid"][:3], fa)
+    res = run(runner, "predict", model_dir, fa, "--threads", 1, "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    assert "nearest_identity" in res.stdout.splitlines()[0].split("\t")
+    assert "skipped" not in res.stderr
+    res = run(runner, "predict", model_dir, fa, "--no-nearest", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    assert "nearest_identity" not in res.stdout.splitlines()[0].split("\t")
+    assert res.stderr == ""
+    (model_dir / "train_sequences.fa").unlink()
+    res = run(runner, "predict", model_dir, fa, "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    assert "nearest_identity" not in res.stdout.splitlines()[0].split("\t")
+    assert res.stderr == (f"seqnn predict: no train_sequences.fa in {model_dir}: applicability "
+                          "check skipped (no nearest_identity, no 'extrapolating' flag)\n")
+
+
+# ----------------------------------------------------------------------------- progress
+
+def test_count_records_for_the_progress_total(tmp_path) -> None:
+    from seqnn.inference.files import count_records
+
+    text = ">a x\nACDE\n>b\nAC\nDE\n>c\nK\n"
+    (tmp_path / "q.fa").write_text(text)
+    with gzip.open(tmp_path / "q.fa.gz", "wt") as fh:
+        fh.write(text)
+    assert count_records(tmp_path / "q.fa") == 3
+    assert count_records(tmp_path / "q.fa.gz") == 3
+    assert count_records("-") is None  # standard input: a bar without a total
+    assert count_records(tmp_path / "missing.fa") is None  # the reader says why
+
+
+def test_progress_moves_per_batch_within_a_chunk(trained) -> None:
+    predictor = seqnn.load(trained["dir"], device="cpu")
+    predictor.batch_size = 4
+    chunk = predictor.prepare([(r[0], r[1]) for r in trained["valid"][:10]])
+    calls: list[int] = []
+    predictor.predict_chunk(chunk, calls.append)
+    assert sorted(calls) == [2, 4, 4]
+    calls.clear()
+    predictor.embed_chunk(chunk, calls.append)
+    assert sorted(calls) == [2, 4, 4]
+
+
+def test_load_defaults_to_auto_device(trained) -> None:
+    import inspect as pyinspect
+
+    from seqnn.inference.predictor import load
+
+    assert pyinspect.signature(seqnn.load).parameters["device"].default == "auto"
+    assert pyinspect.signature(load).parameters["device"].default == "auto"
+    assert str(seqnn.load(trained["dir"]).device) in ("cpu", "cuda", "mps")

@@ -556,6 +556,10 @@ def test_ensemble_setting_is_validated_and_model_json_checked(straight, tmp_path
     with pytest.raises(CheckpointError, match="'ensemble' must be an integer in 1..64, got "
                        "'three'"):
         load_model(bad)
+    with pytest.raises(ValueError, match="ensemble must be <= 64, got 65"):
+        cfg(ensemble=65)
+    with pytest.raises(ValueError, match="max_len must be <= 1000000, got 1000001"):
+        cfg(max_len=1_000_001)
 
 
 class _Evil:
@@ -599,11 +603,6 @@ def test_state_with_wrong_shapes_is_refused_in_one_line(straight, data, tmp_path
         train_model(train, valid, model_name="mlp", model_params=MLP,
                     config=cfg(scheduler="cosine"), out_dir=tmp_path, resume=True)
 
-
-    with pytest.raises(ValueError, match="ensemble must be <= 64, got 65"):
-        cfg(ensemble=65)
-    with pytest.raises(ValueError, match="max_len must be <= 1000000, got 1000001"):
-        cfg(max_len=1_000_001)
 
 
 # ----------------------------------------------------------------------------- label checks
@@ -685,3 +684,68 @@ def test_train_cli_refuses_a_nan_target_without_leaving_a_folder(tmp_path):
     assert res.output == (f"seqnn: error: {tmp_path / 's.tsv'}, record 's4': label 'nan' is "
                           "not a number (task regression)\n")
     assert not (tmp_path / "m").exists()
+
+
+# ----------------------------------------------------------------------------- terminal vs pipe
+
+def _train_cli(tmp: Path, out: str, terminal: bool) -> bytes:
+    """``seqnn train`` in a child process with stderr on a pseudo-terminal or a pipe;
+    returns what it wrote to stderr."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    args = [sys.executable, "-m", "seqnn", "train", str(tmp / "seqs.tsv"),
+            str(tmp / "splits.tsv"), "--task", "binary", "--model", "mlp", "--params",
+            json.dumps(MLP), "--epochs", "3", "--seed", "0", "--device", "cpu",
+            "--threads", "1", "-o", str(tmp / out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if not terminal:
+        done = subprocess.run(args, env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stderr
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO once the child has closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait() == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks)
+
+
+def test_training_results_do_not_depend_on_a_terminal(tmp_path):
+    """Same seed, stderr a terminal (progress bar) or a pipe (none): identical metrics.json,
+    and the per-epoch log line in both modes."""
+    rng = np.random.default_rng(5)
+    seqs = ["".join(rng.choice(list(RESIDUES), int(rng.integers(5, 30)))) for _ in range(48)]
+    labels = ["pos" if i % 2 else "neg" for i in range(48)]
+    seqs = [("KKKK" + s) if lab == "pos" else s for s, lab in zip(seqs, labels, strict=True)]
+    ids = [f"s{i}" for i in range(48)]
+    pd.DataFrame({"id": ids, "sequence": seqs, "label": labels}).to_csv(
+        tmp_path / "seqs.tsv", sep="\t", index=False)
+    pd.DataFrame({"id": ids, "split": ["train"] * 32 + ["valid"] * 8 + ["test"] * 8}).to_csv(
+        tmp_path / "splits.tsv", sep="\t", index=False)
+    tty_err = _train_cli(tmp_path, "tty", terminal=True)
+    pipe_err = _train_cli(tmp_path, "pipe", terminal=False)
+    assert b"batch" in tty_err  # the bar was shown on the terminal ...
+    assert b"batch" not in pipe_err and b"\r" not in pipe_err  # ... and not in the pipe
+    for err in (tty_err.decode(), pipe_err.decode()):
+        for epoch in (1, 2, 3):
+            assert f"seqnn.train: epoch {epoch}/3: train_loss " in err
+        assert "; best valid_mcc " in err
+    metrics = (tmp_path / "tty" / "metrics.json").read_bytes()
+    assert "seconds" not in metrics.decode()  # no timings, so bytes can be compared
+    assert metrics == (tmp_path / "pipe" / "metrics.json").read_bytes()
+    drop = ["seconds", "samples_per_sec"]
+    pd.testing.assert_frame_equal(history(tmp_path / "tty").drop(columns=drop, errors="ignore"),
+                                  history(tmp_path / "pipe").drop(columns=drop, errors="ignore"))

@@ -10,27 +10,32 @@ from .options import check_outputs, policy_option
 
 
 @click.command()
-@click.argument("fasta", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("fasta", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--labels", "labels", type=click.Path(dir_okay=False), help="TSV/CSV of id,label.")
 @click.option("--id-column", default="id", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--header-field", help="Read labels from a key=value header field (e.g. TARGET).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON (a list of summaries for several files).")
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(dir_okay=False),
               help="Write the summary to this file (- = standard output).")
 @policy_option
-def inspect(fasta: str, labels: str | None, id_column: str, label_column: str,
+def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_column: str,
             header_field: str | None, as_json: bool, out: str, policy: str,
             drop_gaps: bool) -> None:
-    """Summarise a FASTA file: records, lengths, residues, duplicates, label balance."""
+    """Summarise FASTA files, each on its own: records, lengths, residues, duplicates,
+    label balance."""
     from ..data.files import write_text
     from ..data.inspect import inspect_fasta, render_summary
 
-    check_outputs([out], [fasta, labels])
-    summary = inspect_fasta(fasta, policy=policy, drop_gaps=drop_gaps, labels=labels,
-                            id_column=id_column, label_column=label_column,
-                            header_field=header_field)
-    text = json.dumps(summary, indent=2) if as_json else render_summary(summary)
+    check_outputs([out], [*fasta, labels])
+    summaries = [inspect_fasta(f, policy=policy, drop_gaps=drop_gaps, labels=labels,
+                               id_column=id_column, label_column=label_column,
+                               header_field=header_field) for f in fasta]
+    if as_json:
+        text = json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2)
+    else:
+        text = "\n\n".join(render_summary(s) for s in summaries)
     if out == "-":
         click.echo(text)
     else:

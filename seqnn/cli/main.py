@@ -10,6 +10,7 @@ prints one line to stderr and exits 2.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -80,11 +81,38 @@ class SeqnnGroup(click.Group):
             sys.exit(2)
 
 
-@click.group(cls=SeqnnGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class _StderrHandler(logging.Handler):
+    """Log records as ``seqnn.<part>: message`` lines on the current stderr (so the
+    workflow's log files get them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one formatted record to stderr."""
+        click.echo(f"{record.name}: {record.getMessage()}", err=True)
+
+
+def setup_logging() -> None:
+    """Send the ``seqnn`` loggers' INFO and above to stderr, once per process."""
+    logger = logging.getLogger("seqnn")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+@click.group(cls=SeqnnGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="seqnn")
-def main() -> None:
-    """seqnn: protein FASTA to honestly evaluated neural networks."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """seqnn: protein FASTA to honestly evaluated neural networks.
+
+    Run `seqnn COMMAND --help` for a command's options; `seqnn` alone prints this help.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     warnings.showwarning = show_warning
+    setup_logging()
 
 
 def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

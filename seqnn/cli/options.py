@@ -28,3 +28,35 @@ def spec_arg(spec: str | None, what: str) -> dict:
     from ..config import parse_json_arg
 
     return parse_json_arg(spec, what) if spec else {}
+
+
+class DeviceType(click.ParamType):
+    """``--device``: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` (the same choices in
+    every command; whether the device exists is checked when the model is placed on it)."""
+
+    name = "auto|cpu|cuda|cuda:N|mps"
+
+    def get_metavar(self, *args: object, **kwargs: object) -> str:
+        """Shown in ``--help`` as written (click would upper-case the name)."""
+        return self.name
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        """Return the device name, or fail naming the accepted spellings."""
+        text = str(value)
+        kind, _, index = text.partition(":")
+        if text in ("auto", "cpu", "cuda", "mps") or (kind == "cuda" and index.isdigit()):
+            return text
+        self.fail(f"{text!r} is not one of auto, cpu, cuda, cuda:N, mps", param, ctx)
+
+
+DEVICE = DeviceType()
+DEVICE_HELP = "auto = CUDA, then Apple MPS, then CPU."
+
+
+def fmt(value: object) -> str:
+    """A number as the CLI prints it: 4 significant digits (``0.5909`` for
+    0.5909090909090909, ``1234`` for 1234.4); integers and non-numbers unchanged."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    return f"{value:.4g}"

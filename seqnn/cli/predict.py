@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .options import check_outputs
-
-_DEVICE = click.Choice(["auto", "cpu", "cuda"])
+from .options import DEVICE, DEVICE_HELP, check_outputs
 
 
 def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
@@ -18,9 +16,10 @@ def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
     f = click.option("--chunk-size", type=click.IntRange(min=1), default=10_000,
                      show_default=True, help="Records read and predicted per chunk.")(f)
     f = click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="CPU threads for torch (and MMseqs2 with --nearest).")(f)
-    f = click.option("--device", type=_DEVICE, default="auto", show_default=True,
-                     help="auto = CUDA when available, else CPU.")(f)
+                     help="CPU threads for torch (and MMseqs2 for nearest_identity) "
+                          "[default: torch's choice].")(f)
+    f = click.option("--device", type=DEVICE, default="auto", show_default=True,
+                     help=DEVICE_HELP)(f)
     f = click.option("--batch-size", type=click.IntRange(min=1), default=256,
                      show_default=True)(f)
     f = click.argument("input_path", metavar="INPUT",
@@ -59,44 +58,73 @@ def _model_files(model_dir: str) -> list[str]:
 @_common
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
               help="Output TSV (default, or -: standard output).")
-@click.option("--nearest", is_flag=True,
+@click.option("--nearest/--no-nearest", default=None,
               help="Add nearest_identity to the model's train_sequences.fa (MMseqs2) and flag "
-                   "'extrapolating' below the model's identity_threshold.")
+                   "'extrapolating' below the model's identity_threshold [default: on when "
+                   "the model folder has train_sequences.fa].")
 def predict(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
-            chunk_size: int, out: str | None, nearest: bool) -> None:
+            chunk_size: int, out: str | None, nearest: bool | None) -> None:
     """Predict every sequence of a FASTA file (plain, gzip or - for stdin) with a trained model.
 
     Writes a TSV in input order: id, length, predicted, p_<class> per class (or
-    reconstruction_accuracy for an autoencoder), nearest_identity with --nearest, and flags
-    (';'-separated: truncated, substituted:U->C, lowercase, stop_dropped, gaps_dropped,
-    extrapolating). The input follows the model's recorded alphabet policy and max_len.
+    reconstruction_accuracy for an autoencoder), nearest_identity, and flags (';'-separated:
+    truncated, substituted:U->C, lowercase, stop_dropped, gaps_dropped, extrapolating). The
+    input follows the model's recorded alphabet policy and max_len. The applicability check
+    (nearest_identity, extrapolating) runs by default when the model folder keeps its
+    training sequences; --no-nearest skips it.
     """
     import os
     import sys
 
     from ..inference.files import predict_file
-    from ..inference.nearest import NearestTrain
 
     out = None if out == "-" else out
     check_outputs([out], [input_path, *_model_files(model_dir)])
     predictor = _load(model_dir, device, batch_size, threads)
-    near = NearestTrain(model_dir, predictor.policy, threads or os.cpu_count() or 1) \
-        if nearest else None
+    near, skipped = _nearest(model_dir, predictor.policy, threads, nearest)
     try:
         n = predict_file(predictor, input_path, out, chunk_size=chunk_size, nearest=near,
                          progress=True)
     except BrokenPipeError:  # e.g. `seqnn predict ... | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
+    if skipped:
+        click.echo(f"seqnn predict: {skipped}", err=True)
     if out is not None:
         click.echo(f"predicted {n} sequences -> {out}", err=True)
 
 
+def _nearest(model_dir: str, policy: str, threads: int | None, wanted: bool | None):  # noqa: ANN202
+    """The applicability check for ``predict`` and, when it is skipped without being asked
+    to, why: ``(NearestTrain | None, reason | "")``. Without ``--nearest/--no-nearest`` it
+    runs when the model folder has ``train_sequences.fa`` and MMseqs2 is found."""
+    import os
+    from pathlib import Path
+
+    from ..errors import MMseqsNotFound
+    from ..inference.nearest import NearestTrain
+    from ..layout import TRAIN_SEQUENCES
+
+    if wanted is False:
+        return None, ""
+    n = threads or os.cpu_count() or 1
+    if wanted is None and not (Path(model_dir) / TRAIN_SEQUENCES).is_file():
+        return None, (f"no {TRAIN_SEQUENCES} in {model_dir}: applicability check skipped "
+                      "(no nearest_identity, no 'extrapolating' flag)")
+    try:
+        return NearestTrain(model_dir, policy, n), ""
+    except MMseqsNotFound as exc:
+        if wanted:
+            raise
+        return None, f"applicability check skipped: {exc}"
+
+
 @click.command()
 @_common
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              show_default=True,
               help="Output .npy ((N, D) float32, ids in OUT.ids.txt) or .tsv (id, dim_0..); "
-                   "- writes the .tsv to standard output.")
+                   "- = TSV on standard output.")
 def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
           chunk_size: int, out: str) -> None:
     """Write the model's embedding of every sequence (an autoencoder's latent vectors).
@@ -107,7 +135,8 @@ def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads
     from ..inference.files import embed_file
 
     if out != "-" and not out.lower().endswith((".npy", ".tsv")):
-        raise click.BadParameter("must end in .npy or .tsv (or be -)", param_hint="-o/--out")
+        raise click.BadParameter("must end in .npy or .tsv, or be - (standard output)",
+                                 param_hint="-o/--out")
     sidecar = f"{out}.ids.txt" if out.lower().endswith(".npy") else None
     check_outputs([out, sidecar], [input_path, *_model_files(model_dir)])
     predictor = _load(model_dir, device, batch_size, threads)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .options import spec_arg
+from .options import DEVICE, DEVICE_HELP, fmt, spec_arg
 
 
 def _model_block(data: Any, name: str | None, path: str) -> dict:
@@ -43,20 +43,28 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
 @click.option("--params", help="Model parameters as JSON.")
 @click.option("--name", help="Name of this model (default: the registry name).")
 @click.option("--task", help="Task, when DATA is a sequences table rather than .npz.")
-@click.option("--out", required=True, type=click.Path(file_okay=False))
-@click.option("--device", default=None, help="auto | cpu | cuda | mps [auto].")
-@click.option("--seed", type=int, default=None)
-@click.option("--threads", type=int, default=None)
-@click.option("--epochs", type=int, default=None)
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
+              help="Model folder to write.")
+@click.option("--device", type=DEVICE, default=None,
+              help=f"{DEVICE_HELP} [default: the block's train setting, else auto]")
+@click.option("--seed", type=int, default=None,
+              help="[default: the block's train setting, else 0]")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads for torch [default: the block's train setting, else torch's "
+                   "choice]")
+@click.option("--epochs", type=int, default=None,
+              help="[default: the block's train setting, else 100]")
 @click.option("--max-epochs", type=int, default=None, help="Cap on epochs (controls).")
 @click.option("--ensemble", type=int, default=None,
-              help="Train K members (seeds seed..seed+K-1) and save their average.")
+              help="Train K members (seeds seed..seed+K-1) and save their average "
+                   "[default: the block's train setting, else 1].")
 @click.option("--control", type=click.Choice(["permutation", "shuffle"]), default=None,
               help="Train a control: shuffled labels or residue-shuffled sequences.")
 @click.option("--control-run", type=int, default=1, show_default=True,
               help="Repeat number of a control (run k uses seed + (k - 1) x ensemble).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True,
+              help="No progress bar and no per-epoch log lines (results are the same).")
 def train(data: str, splits: str, spec: str | None, config_file: str | None,
           model_name: str | None, params: str | None, name: str | None, task: str | None,
           out: str, device: str | None, seed: int | None, threads: int | None,
@@ -93,15 +101,41 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
                            max_epochs=max_epochs, resume=resume,
                            meta={"name": m.name})
     click.echo(f"{m.name}: best epoch {summary.get('best_epoch')} "
-               f"({summary.get('monitor')} {summary.get('best_metric')}) -> {out}", err=True)
+               f"({summary.get('monitor')} {fmt(summary.get('best_metric'))}) -> {out}",
+               err=True)
+
+
+def _param_lines(params: dict[str, dict]) -> list[str]:
+    """One line per parameter: ``name = default  (type; one of a, b)  description``."""
+    lines = []
+    for key, p in params.items():
+        kind = p["type"] + (f"; one of {', '.join(map(str, p['choices']))}"
+                            if p["choices"] else "")
+        lines.append(f"  {key} = {json.dumps(p['default'])}  ({kind})  {p['help']}")
+    return lines
 
 
 @click.command()
-def models() -> None:
-    """List the registered models and their parameters with defaults."""
-    from ..models import list_models, model_params
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def models(name: str | None, as_json: bool) -> None:
+    """List the models with a one-line description; with NAME, its parameters (type,
+    default, allowed values, meaning) and the training settings of a model block."""
+    from ..catalog import MODELS, describe
+    from ..errors import ConfigError
 
-    for name in list_models():
-        click.echo(name)
-        for key, value in model_params(name).items():
-            click.echo(f"  {key} = {json.dumps(value)}")
+    if name is not None and name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    data = describe(name)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    elif name is None:
+        width = max(map(len, data["models"]))
+        for key, text in data["models"].items():
+            click.echo(f"{key:<{width}}  {text}")
+        click.echo("\n`seqnn models NAME` shows a model's parameters and the training settings.")
+    else:
+        click.echo(f"{name}: {data['description']}\n\nparams: (model block 'params:')")
+        click.echo("\n".join(_param_lines(data["params"])))
+        click.echo("\ntrain: (model block 'train:')")
+        click.echo("\n".join(_param_lines(data["train"])))

@@ -27,6 +27,9 @@ from .alphabet import (
     N_TOKENS,
     TOKEN_TABLE,
     UNKNOWN_ID,
+    Substitutions,
+    check_policy,
+    clean,
 )
 from .files import atomic_path
 
@@ -34,15 +37,41 @@ PAD_MODES = ("right", "left", "center")
 
 
 def tokenize(
-    seqs: Sequence[str], ids: Sequence[str] | None = None
+    seqs: Sequence[str], ids: Sequence[str] | None = None, policy: str = "map",
+    subs: Substitutions | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Turn clean upper-case sequences into ragged tokens.
+    """Turn sequences into ragged tokens under the alphabet ``policy``.
 
     Returns ``(tokens, offsets)``: a flat ``uint8`` array of every residue's token id and
-    ``int64`` offsets of shape ``(N + 1,)``. Sequences must already follow the alphabet
-    policy (see :func:`seqnn.data.alphabet.clean`); an invalid character raises
-    :class:`~seqnn.errors.PolicyError` naming the record (from ``ids``) and position.
+    ``int64`` offsets of shape ``(N + 1,)``. ``policy='map'`` (the default, as ``seqnn
+    predict``) upper-cases lowercase, maps U->C, O->K, B/Z/J->X and drops one trailing ``*``
+    (counted into ``subs`` when given); ``policy='strict'`` accepts only the 20 residues and
+    X (see :func:`seqnn.data.alphabet.clean`). A character the policy does not allow raises
+    :class:`~seqnn.errors.PolicyError` naming the record (from ``ids``) and position. A
+    plain string is refused with ``TypeError``: pass a list, ``[seq]``, for one sequence.
     """
+    _check_not_str(seqs)
+    seqs = list(seqs)
+    check_policy(policy)
+    try:
+        return _tokenize_clean(seqs, ids)
+    except PolicyError:
+        pass  # clean() applies the policy and names what it refuses
+    names = ids if ids is not None else [f"#{i + 1}" for i in range(len(seqs))]
+    cleaned = [clean(s, str(n), policy, subs=subs) for s, n in zip(seqs, names, strict=True)]
+    return _tokenize_clean(cleaned, ids)
+
+
+def _check_not_str(seqs: object) -> None:
+    if isinstance(seqs, str | bytes):
+        raise TypeError("expected a list of sequences, got a single string; "
+                        "pass [seq] to encode one sequence")
+
+
+def _tokenize_clean(
+    seqs: list[str], ids: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`tokenize` for sequences that already follow the policy (the fast path)."""
     seqs = list(seqs)
     lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
     offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
@@ -104,14 +133,15 @@ def pad_tokens(
     offsets: np.ndarray,
     max_len: int | None = None,
     pad: str = "right",
-    truncate: str = "right",
+    truncate: str = "ends",
     ids: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pad ragged tokens into a dense ``(N, L)`` ``uint8`` array and its ``(N, L)`` mask.
 
     ``L`` is ``max_len`` or the longest sequence. Sequences longer than ``max_len`` are cut
-    by :func:`crop` (``truncate='right'`` keeps the start, ``'left'`` the end, ``'center'``
-    the middle, ``'ends'`` both termini) or raise ``ValueError`` with ``truncate='error'``.
+    by :func:`crop` (``truncate='ends'``, the default as in training, keeps both termini;
+    ``'right'`` the start, ``'left'`` the end, ``'center'`` the middle) or raise
+    ``ValueError`` with ``truncate='error'``.
     ``pad`` places the padding.
     """
     if pad not in PAD_MODES:
@@ -158,10 +188,12 @@ def one_hot_with_mask(
     seqs: Sequence[str],
     max_len: int | None = None,
     pad: str = "right",
-    truncate: str = "right",
+    truncate: str = "ends",
+    policy: str = "map",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One-hot ``(N, 21, L)`` ``float32`` and its ``(N, L)`` bool mask in one call."""
-    tokens, offsets = tokenize(seqs)
+    """One-hot ``(N, 21, L)`` ``float32`` and its ``(N, L)`` bool mask in one call (the
+    arguments as in :func:`one_hot`)."""
+    tokens, offsets = tokenize(seqs, policy=policy)
     padded, mask = pad_tokens(tokens, offsets, max_len, pad, truncate)
     return one_hot_tokens(padded), mask
 
@@ -170,14 +202,19 @@ def one_hot(
     seqs: Sequence[str],
     max_len: int | None = None,
     pad: str = "right",
-    truncate: str = "right",
+    truncate: str = "ends",
+    policy: str = "map",
 ) -> np.ndarray:
-    """One-hot encode sequences to ``float32`` ``(N, 21, L)``; padded columns are all zero.
+    """One-hot encode a list of sequences to ``float32`` ``(N, 21, L)``; padded columns are
+    all zero. ``L`` is ``max_len`` or the longest sequence; longer sequences are cut by
+    ``truncate`` (default ``'ends'``, as training and prediction do). ``policy`` is the
+    alphabet policy (default ``'map'``, as ``seqnn predict``; see :func:`tokenize`); a plain
+    string raises ``TypeError`` (pass ``[seq]``).
 
     >>> one_hot(["ACD", "W"], max_len=4).shape
     (2, 21, 4)
     """
-    return one_hot_with_mask(seqs, max_len, pad, truncate)[0]
+    return one_hot_with_mask(seqs, max_len, pad, truncate, policy)[0]
 
 
 def decode_padded(padded: np.ndarray) -> list[str]:
@@ -200,9 +237,10 @@ def blosum62_table() -> np.ndarray:
 
 # ----------------------------------------------------------------------------- composition
 
-def aa_composition(seqs: Sequence[str]) -> np.ndarray:
-    """Amino-acid composition ``(N, 21)`` ``float32``: fraction of each residue and X."""
-    tokens, offsets = tokenize(seqs)
+def aa_composition(seqs: Sequence[str], policy: str = "map") -> np.ndarray:
+    """Amino-acid composition ``(N, 21)`` ``float32``: fraction of each residue and X
+    (sequences under the alphabet ``policy``, see :func:`tokenize`)."""
+    tokens, offsets = tokenize(seqs, policy=policy)
     n = len(offsets) - 1
     row = np.repeat(np.arange(n), np.diff(offsets))
     counts = np.zeros((n, N_TOKENS), dtype=np.float64)
@@ -211,14 +249,15 @@ def aa_composition(seqs: Sequence[str]) -> np.ndarray:
     return (counts[:, 1:] / lengths).astype(np.float32)
 
 
-def dipeptide_composition(seqs: Sequence[str]) -> np.ndarray:
+def dipeptide_composition(seqs: Sequence[str], policy: str = "map") -> np.ndarray:
     """Dipeptide composition ``(N, 400)`` ``float32`` over the 20 standard residues.
 
     Fractions of each ordered pair among a sequence's overlapping pairs of standard residues
     (pairs touching X are not counted; each row sums to 1, or is all zero when there is no
     such pair). ``"AAC"`` gives AA = AC = 1/2. Pairs never cross sequence boundaries.
+    ``policy`` as in :func:`tokenize`.
     """
-    tokens, offsets = tokenize(seqs)
+    tokens, offsets = tokenize(seqs, policy=policy)
     n = len(offsets) - 1
     owner = np.repeat(np.arange(n), np.diff(offsets))
     t = tokens.astype(np.int64)
@@ -291,7 +330,7 @@ def encode_table(
 
     Classification labels are names; ``class_names`` fixes their order (default: sorted).
     """
-    tokens, offsets = tokenize(seqs, ids)
+    tokens, offsets = tokenize(seqs, ids, policy="strict")
     y = None
     names: list[str] = []
     if labels is not None and task in ("binary", "multiclass"):

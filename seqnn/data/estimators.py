@@ -26,18 +26,27 @@ from .encoding import (
 
 
 def _as_list(X: Iterable[str] | np.ndarray) -> list[str]:
+    if isinstance(X, str | bytes):
+        raise TypeError("expected a list of sequences, got a single string; "
+                        "pass [seq] to encode one sequence")
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1:
         X = X[:, 0]
     return [str(s) for s in X]
 
 
 class TokenEncoder(TransformerMixin, BaseEstimator):
-    """Sequences -> padded tokens ``(N, L)`` ``uint8``; ``fit`` learns ``max_len_`` if unset."""
+    """Sequences -> padded tokens ``(N, L)`` ``uint8``; ``fit`` learns ``max_len_`` if unset.
 
-    def __init__(self, max_len: int | None = None, pad: str = "right", truncate: str = "right"):
+    ``truncate`` (default ``'ends'``, as training) and ``policy`` (default ``'map'``, as
+    ``seqnn predict``) follow :func:`~seqnn.data.encoding.one_hot`.
+    """
+
+    def __init__(self, max_len: int | None = None, pad: str = "right", truncate: str = "ends",
+                 policy: str = "map"):
         self.max_len = max_len
         self.pad = pad
         self.truncate = truncate
+        self.policy = policy
 
     def fit(self, X: Iterable[str], y: object = None) -> TokenEncoder:
         """Learn ``max_len_`` (the longest training sequence unless ``max_len`` is set)."""
@@ -47,7 +56,7 @@ class TokenEncoder(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         """Padded ``(N, L)`` tokens, ``L = max_len_``."""
-        tokens, offsets = tokenize(_as_list(X))
+        tokens, offsets = tokenize(_as_list(X), policy=self.policy)
         return pad_tokens(tokens, offsets, self.max_len_, self.pad, self.truncate)[0]
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
@@ -63,10 +72,11 @@ class _FeatureEncoder(TokenEncoder):
         self,
         max_len: int | None = None,
         pad: str = "right",
-        truncate: str = "right",
+        truncate: str = "ends",
         flatten: bool = True,
+        policy: str = "map",
     ):
-        super().__init__(max_len=max_len, pad=pad, truncate=truncate)
+        super().__init__(max_len=max_len, pad=pad, truncate=truncate, policy=policy)
         self.flatten = flatten
 
 

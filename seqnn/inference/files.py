@@ -21,11 +21,36 @@ from .nearest import NearestTrain
 from .predictor import DEFAULT_THRESHOLD, Predictor, finish_rows
 
 
-def _progress(enabled: bool) -> Any:
-    """A tqdm counter of sequences on a terminal (disabled otherwise)."""
+def count_records(path: str | os.PathLike) -> int | None:
+    """The number of FASTA records in file ``path`` (plain or gzip), counted by scanning for
+    ``>`` at line starts without parsing; ``None`` for standard input (``-``), which cannot
+    be read twice, or a file that cannot be read (the reader then reports why). Used only
+    for a progress bar's total."""
+    import gzip
+
+    if str(path) == "-":
+        return None
+    n, last = 0, b"\n"
+    try:
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open if gz else open)(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                n += block.count(b"\n>") + (last == b"\n" and block[:1] == b">")
+                last = block[-1:]
+    except (OSError, EOFError):
+        return None
+    return n
+
+
+def _progress(enabled: bool, path: str | os.PathLike) -> Any:
+    """A tqdm bar of sequences on a terminal, its total counted from the file (none for
+    standard input); disabled when ``enabled`` is false or stderr is not a terminal."""
     from tqdm.auto import tqdm
 
-    return tqdm(unit="seq", disable=not (enabled and sys.stderr.isatty()), leave=False)
+    on = enabled and sys.stderr.isatty()
+    return tqdm(total=count_records(path) if on else None, unit="seq", disable=not on,
+                leave=False, dynamic_ncols=True)
 
 
 def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike | None,
@@ -46,15 +71,15 @@ def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Pa
         else:
             fh = stack.enter_context(open(stack.enter_context(atomic_path(out)), "w"))
         src = source_name(path)
-        bar, seen, n = stack.enter_context(_progress(progress)), SeenIds(src), 0
+        bar, seen, n = stack.enter_context(_progress(progress, path)), SeenIds(src), 0
         for records in iter_fasta_chunks(path, chunk_size):
             chunk = predictor.prepare(records, src, seen, check_nucleotide=n == 0)
             ident = nearest.identity(chunk.seqs) if nearest is not None else None
-            frame = finish_rows(predictor.predict_chunk(chunk), chunk, ident, threshold)
+            frame = finish_rows(predictor.predict_chunk(chunk, bar.update), chunk, ident,
+                                threshold)
             fh.write(frame.to_csv(sep="\t", index=False, header=n == 0, lineterminator="\n"))
             fh.flush()
             n += len(chunk.ids)
-            bar.update(len(chunk.ids))
     return n
 
 
@@ -94,10 +119,10 @@ def embed_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Path
         if suffix == ".npy":
             write_npy_header(fh, 0, 0)
         src = source_name(path)
-        bar, seen = stack.enter_context(_progress(progress)), SeenIds(src)
+        bar, seen = stack.enter_context(_progress(progress, path)), SeenIds(src)
         for records in iter_fasta_chunks(path, chunk_size):
             chunk = predictor.prepare(records, src, seen, check_nucleotide=n == 0)
-            z = np.ascontiguousarray(predictor.embed_chunk(chunk), dtype="<f4")
+            z = np.ascontiguousarray(predictor.embed_chunk(chunk, bar.update), dtype="<f4")
             dim = z.shape[1]
             if ids_fh is not None:
                 fh.write(z.tobytes())
@@ -108,11 +133,10 @@ def embed_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Path
                 fh.write(frame.to_csv(sep="\t", index=False, header=n == 0, lineterminator="\n"))
                 fh.flush()
             n += len(chunk.ids)
-            bar.update(len(chunk.ids))
         if suffix == ".npy":
             fh.seek(0)
             write_npy_header(fh, n, dim)
     return n, dim
 
 
-__all__ = ["embed_file", "predict_file", "write_npy_header"]
+__all__ = ["count_records", "embed_file", "predict_file", "write_npy_header"]

@@ -33,7 +33,7 @@ from ..data.fasta import SeenIds, check_not_nucleotide
 from ..errors import PolicyError, SeqnnInputError
 from ..runtime.checkpoint import load_model
 from ..runtime.device import select_device
-from ..runtime.forward import embed_dataset, model_task, predict_dataset
+from ..runtime.forward import OnBatch, embed_dataset, model_task, predict_dataset
 from ..runtime.table import prediction_columns, prediction_table
 
 DEFAULT_THRESHOLD = 0.3
@@ -129,20 +129,24 @@ class Predictor:
     def _dataset(self, chunk: Chunk) -> Any:
         return encode_table(chunk.ids, chunk.seqs)
 
-    def predict_chunk(self, chunk: Chunk) -> pd.DataFrame:
-        """The prediction table (module doc) of one prepared chunk, without ``flags``."""
+    def predict_chunk(self, chunk: Chunk, on_batch: OnBatch | None = None) -> pd.DataFrame:
+        """The prediction table (module doc) of one prepared chunk, without ``flags``;
+        ``on_batch(n)`` is called after each batch of ``n`` records (a progress bar)."""
         if not chunk.ids:
             return pd.DataFrame({c: [] for c in self.columns()[:-1]})
         pred = predict_dataset(self.model, self._dataset(chunk), batch_size=self.batch_size,
-                               device=self.device, max_len=self.max_len, truncate=self.truncate)
+                               device=self.device, max_len=self.max_len, truncate=self.truncate,
+                               on_batch=on_batch)
         lengths = np.fromiter(map(len, chunk.seqs), np.int64, len(chunk.seqs))
         return prediction_table({"id": chunk.ids, "length": lengths}, self.task,
                                 self.class_names, pred["outputs"], pred["predicted"])
 
-    def embed_chunk(self, chunk: Chunk) -> np.ndarray:
-        """``model.embed`` of one prepared chunk: ``(N, D)`` ``float32``, input order."""
+    def embed_chunk(self, chunk: Chunk, on_batch: OnBatch | None = None) -> np.ndarray:
+        """``model.embed`` of one prepared chunk: ``(N, D)`` ``float32``, input order;
+        ``on_batch`` as in :meth:`predict_chunk`."""
         return embed_dataset(self.model, self._dataset(chunk), batch_size=self.batch_size,
-                             device=self.device, max_len=self.max_len, truncate=self.truncate)
+                             device=self.device, max_len=self.max_len, truncate=self.truncate,
+                             on_batch=on_batch)
 
     def predict(self, sequences: Any) -> pd.DataFrame:
         """Predict a list of sequences (ids ``"0"``, ``"1"``, ...), a dict id -> sequence or a
@@ -168,10 +172,11 @@ def finish_rows(frame: pd.DataFrame, chunk: Chunk, identity: np.ndarray | None =
     return frame
 
 
-def load(model_dir: str | os.PathLike, device: str = "cpu", batch_size: int = 256) -> Predictor:
+def load(model_dir: str | os.PathLike, device: str = "auto", batch_size: int = 256) -> Predictor:
     """Load a model directory (``model.json`` + ``model.safetensors``) as a :class:`Predictor`.
 
-    ``device`` is ``auto | cpu | cuda | cuda:N | mps``. Raises
+    ``device`` is ``auto | cpu | cuda | cuda:N | mps`` (default ``auto``, as the CLI: CUDA,
+    then MPS, then CPU). Raises
     :class:`~seqnn.errors.CheckpointError` for a missing, incomplete or newer-format
     model directory.
     """

@@ -26,6 +26,8 @@ from .batches import make_loader
 from .device import autocast, select_device
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: called after each batch with the number of records it held (a progress bar's update)
+OnBatch = Callable[[int], object]
 
 
 def model_task(model: nn.Module) -> str:
@@ -69,12 +71,13 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 @torch.no_grad()
 def run_model(
     model: nn.Module, loader: DataLoader, device: torch.device, amp: bool = False,
-    loss_fn: LossFn | None = None,
+    loss_fn: LossFn | None = None, on_batch: OnBatch | None = None,
 ) -> tuple[np.ndarray, float]:
     """Run ``model`` in eval mode over ``loader``; returns ``(outputs, mean loss)``.
 
     ``outputs`` follow :func:`batch_outputs`, in dataset order; the loss is the batch-size
-    weighted mean of batch losses (NaN when there is no loss to compute).
+    weighted mean of batch losses (NaN when there is no loss to compute). ``on_batch`` is
+    called with each batch's record count.
     """
     model.eval()
     parts: list[tuple[np.ndarray, np.ndarray]] = []
@@ -88,6 +91,8 @@ def run_model(
         if loss is not None:
             total += float(loss) * len(cpu_batch["index"])
             count += len(cpu_batch["index"])
+        if on_batch is not None:
+            on_batch(len(cpu_batch["index"]))
     n = sum(len(i) for i, _ in parts)
     if not parts:
         return np.zeros((0,)), math.nan
@@ -105,16 +110,19 @@ def _loader(ds: EncodedDataset, batch_size: int, max_len: int, truncate: str) ->
 def predict_dataset(
     model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
+    on_batch: OnBatch | None = None,
 ) -> dict[str, Any]:
     """Predict every record of ``ds``; returns ``{"ids", "outputs", "predicted", "loss"}``.
 
     ``outputs`` follow the module-doc layouts (probabilities, values or per-sequence
     reconstruction accuracy), rows in dataset order; ``predicted`` is the argmax class index
     ``(N,)`` for classification, the values for regression, ``None`` for an autoencoder;
-    ``loss`` is the mean reconstruction loss for an autoencoder, else NaN.
+    ``loss`` is the mean reconstruction loss for an autoencoder, else NaN. ``on_batch`` as
+    in :func:`run_model`.
     """
     device = select_device(device) if isinstance(device, str) else device
-    out, loss = run_model(model, _loader(ds, batch_size, max_len, truncate), device)
+    out, loss = run_model(model, _loader(ds, batch_size, max_len, truncate), device,
+                          on_batch=on_batch)
     task = model_task(model)
     if task == "unsupervised":
         return {"ids": ds.ids, "outputs": out[:, 0] / np.maximum(out[:, 1], 1), "predicted": None,
@@ -127,8 +135,10 @@ def predict_dataset(
 def embed_dataset(
     model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
+    on_batch: OnBatch | None = None,
 ) -> np.ndarray:
-    """``model.embed(x, mask)`` for every record: ``(N, D)`` ``float32``, dataset order."""
+    """``model.embed(x, mask)`` for every record: ``(N, D)`` ``float32``, dataset order;
+    ``on_batch`` as in :func:`run_model`."""
     device = select_device(device) if isinstance(device, str) else device
     model.eval()
     rows: dict[int, np.ndarray] = {}
@@ -136,6 +146,8 @@ def embed_dataset(
         batch = to_device(cpu_batch, device)
         z = model.embed(batch["x"], batch["mask"]).float().cpu().numpy()
         rows.update(zip(cpu_batch["index"].tolist(), z, strict=True))
+        if on_batch is not None:
+            on_batch(len(z))
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([rows[i] for i in range(len(ds))]).astype(np.float32)

@@ -161,16 +161,26 @@ class Trainer:
         self.sampler.set_epoch(self.epoch)
         self.model.train()
         parts, total, n = [], 0.0, 0
-        for b, cpu_batch in enumerate(_progress(self.loader, self.epoch + 1, self.cfg.quiet)):
-            batch = to_device(cpu_batch, self.device)
-            with autocast(self.device, self.cfg.amp):
-                raw = self.model(batch["x"], batch["mask"])
-                loss = batch_loss(self.model, raw, batch, self.loss_fn)
-            self._check_loss(loss, b)
-            self._step(loss)
-            size = len(cpu_batch["index"])
-            parts.append((cpu_batch["index"].numpy(), batch_outputs(self.model, raw, batch)))
-            total, n = total + loss.item() * size, n + size
+        # the bar is updated by hand, never wrapped around the loader: wrapping changes how
+        # the loader is iterated, and so torch's random state, so results would depend on
+        # whether stderr is a terminal
+        bar = _progress_bar(len(self.loader), self.epoch + 1, self.cfg.epochs, self.cfg.quiet)
+        try:
+            for b, cpu_batch in enumerate(self.loader):
+                batch = to_device(cpu_batch, self.device)
+                with autocast(self.device, self.cfg.amp):
+                    raw = self.model(batch["x"], batch["mask"])
+                    loss = batch_loss(self.model, raw, batch, self.loss_fn)
+                self._check_loss(loss, b)
+                self._step(loss)
+                size = len(cpu_batch["index"])
+                parts.append((cpu_batch["index"].numpy(), batch_outputs(self.model, raw, batch)))
+                total, n = total + loss.item() * size, n + size
+                if bar is not None:
+                    bar.update()
+        finally:
+            if bar is not None:
+                bar.close()
         outputs = _gather(parts, len(self.train_ds))
         metrics = split_metrics(self.task, self.train_ds.labels, outputs, self.train_ds.class_names)
         return total / max(n, 1), metrics, n
@@ -231,8 +241,18 @@ class Trainer:
             "samples_per_sec": n / train_seconds if train_seconds > 0 else math.nan,
         })
         if not self.cfg.quiet:
-            log.info("epoch %d: train_loss %.4g valid_loss %.4g valid_%s %.4g", self.epoch,
-                     train_loss, valid_loss, self.metric, self.history[-1][f"valid_{self.metric}"])
+            log.info(self.epoch_line())
+
+    def epoch_line(self) -> str:
+        """One line for the last epoch: epoch/total, losses, the validation metric, the best
+        monitored value so far and the epoch's seconds (numbers to 4 significant digits)."""
+        h = self.history[-1]
+        line = (f"epoch {self.epoch}/{self.cfg.epochs}: train_loss {h['train_loss']:.4g} "
+                f"valid_loss {h['valid_loss']:.4g} valid_{self.metric} "
+                f"{h[f'valid_{self.metric}']:.4g}")
+        best = math.nan if self.best_value is None else self.best_value
+        return (f"{line}; best valid_{self.monitor} {best:.4g} (epoch {self.best_epoch}); "
+                f"{h['seconds']:.1f} s")
 
     def _after_epoch(self, value: float) -> None:
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -266,12 +286,13 @@ def _gather(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
     return out
 
 
-def _progress(loader: Any, epoch: int, quiet: bool) -> Any:
+def _progress_bar(n_batches: int, epoch: int, epochs: int, quiet: bool) -> Any:
+    """A batch bar for one epoch on a terminal (erased when done), else ``None``."""
     if quiet or not sys.stderr.isatty():
-        return loader
+        return None
     from tqdm.auto import tqdm
 
-    return tqdm(loader, desc=f"epoch {epoch}", leave=False, unit="batch")
+    return tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch")
 
 
 def _num(value: Any) -> float:
