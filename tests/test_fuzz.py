@@ -281,7 +281,8 @@ def test_output_symlink_is_written_through_or_refused(tiny_model: Path, data: by
         target = Path(other) / "target"
         target.write_bytes(b"old")
         (root / "link").symlink_to(target)
-        args = ["encode"] if command == "encode" else ["predict", tiny_model, "--device", "cpu"]
+        args = ["encode"] if command == "encode" else ["predict", tiny_model, "--device", "cpu",
+                                                          "--no-nearest"]
         res = invoke(*args, root / "in.fa", "-o", root / "link")
         assert_clean_exit(res)
         assert (root / "link").is_symlink(), describe(res)
