@@ -3,7 +3,7 @@ registered model family, each parameter's type, default, allowed values and mean
 the training settings (:class:`seqnn.config.TrainConfig`).
 
 The registry (:mod:`seqnn.models`) builds the models and is the authority; this table only
-describes it, so that listing models stays fast. ``tests/test_cli.py`` checks that every
+describes it, so that listing models stays fast. ``tests/cli/test_cli.py`` checks that every
 registered model and parameter is described here with the registry's default, and every
 training setting with TrainConfig's.
 """

@@ -41,7 +41,7 @@ from seqnn.train import (
 from seqnn.training import state
 from seqnn.training.parts import balanced_class_weights, build_loss
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
 MLP = {"hidden": [8], "dropout": 0.3}  # dropout makes the torch RNG matter for resume
 

@@ -92,6 +92,6 @@ def test_shipped_configs_pass_the_start_check(name: str) -> None:
 
     from seqnn.workflow import check_workflow
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     wf = check_workflow(yaml.safe_load((root / "config" / name).read_text()))
     assert set(wf.models) & {"cnn", "rnn"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_workflow import TINY_CONFIG, write_tiny_data
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEQNN = [sys.executable, "-m", "seqnn"]
 
 
