@@ -12,6 +12,8 @@ import sys
 
 from snakemake.utils import min_version, validate
 
+from seqnn.config import DEFAULT_MAX_LEN
+
 min_version("8.0")
 
 
@@ -81,9 +83,12 @@ def dsdir(wildcards, input):
 
 
 def model_block(wildcards):
-    ds = config["datasets"][wildcards.ds]
-    block = {"max_len": ds.get("max_len", 1000), **config["models"][wildcards.model]}
-    return q(block)
+    return q(config["models"][wildcards.model])
+
+
+def max_len(wildcards):
+    """The dataset's max_len (a model's own train.max_len wins over it in `seqnn train`)."""
+    return config["datasets"][wildcards.ds].get("max_len", DEFAULT_MAX_LEN)
 
 
 rule all:
@@ -210,6 +215,7 @@ rule train:
     params:
         seqnn=SEQNN,
         spec=model_block,
+        max_len=max_len,
         outdir=outdir,
         device=DEVICE,
     threads: THREADS
@@ -225,7 +231,7 @@ rule train:
     shell:
         "{params.seqnn} train {input.data:q} {input.splits:q} --spec {params.spec} "
         "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
-        "--device {params.device:q} --resume --quiet 2> {log:q}"
+        "--max-len {params.max_len:q} --device {params.device:q} --resume --quiet 2> {log:q}"
 
 
 rule control:
@@ -237,6 +243,7 @@ rule control:
     params:
         seqnn=SEQNN,
         spec=model_block,
+        max_len=max_len,
         outdir=outdir,
         device=DEVICE,
         epochs=CHECKS.get("control_epochs", 30),
@@ -257,7 +264,7 @@ rule control:
     shell:
         "{params.seqnn} train {input.data:q} {input.splits:q} --spec {params.spec} "
         "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
-        "--device {params.device:q} --control {params.kind:q} --control-run {params.run:q} "
+        "--max-len {params.max_len:q} --device {params.device:q} --control {params.kind:q} --control-run {params.run:q} "
         "--max-epochs {params.epochs:q} "
         "--resume --quiet 2> {log:q}"
 

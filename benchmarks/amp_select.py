@@ -42,11 +42,13 @@ def merge(base: dict, over: dict) -> dict:
 
 def run_one(job: tuple[str, dict, int, str, int]) -> dict:
     """Train one candidate with one seed; return its valid and test metrics."""
+    from seqnn.config import TrainConfig
     from seqnn.training.job import run_training
 
     name, block, seed, results, threads = job
-    settings = {**block.get("train", {}), "seed": seed, "threads": threads, "quiet": True,
-                "max_len": 200, "ensemble": 1}  # one network per run; ensembles come from seeds
+    settings = TrainConfig.from_dict({
+        **block.get("train", {}), "seed": seed, "threads": threads, "quiet": True,
+        "max_len": 200, "ensemble": 1})  # one network per run; ensembles come from seeds
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         summary = run_training(f"{results}/encoded.npz", f"{results}/splits.tsv", tmp,

@@ -9,7 +9,7 @@ block as JSON and rebuild the same dataclasses, so no raw dict travels further.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +163,43 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a plain dict, refusing unknown keys by name."""
+        """Build from a plain dict, refusing unknown keys by name; a value of the wrong type
+        raises ``TypeError`` naming its key."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown training setting(s) {', '.join(unknown)}")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except TypeError:
+            for key, value in data.items():  # the first key that fails on its own
+                try:
+                    cls(**{key: value})
+                except TypeError:
+                    raise TypeError(f"{key}: invalid value {value!r} "
+                                    f"({type(value).__name__})") from None
+                except ValueError:
+                    pass
+            raise
+
+
+def train_config(data: dict[str, Any], where: str) -> TrainConfig:
+    """:meth:`TrainConfig.from_dict` for settings read at ``where`` (e.g.
+    ``models.cnn.train``): any refusal becomes a one-line
+    :class:`~seqnn.errors.ConfigError` ``"<where>: <reason naming the key>"``."""
+    try:
+        return TrainConfig.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def replace_train(config: TrainConfig, where: str, **changes: Any) -> TrainConfig:
+    """``config`` with ``changes`` applied (:func:`dataclasses.replace`, validated again); a
+    refused value becomes a one-line :class:`~seqnn.errors.ConfigError` naming ``where``."""
+    try:
+        return replace(config, **changes)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def class_weight_power(value: str | float) -> float:

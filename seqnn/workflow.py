@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import TrainConfig, WorkflowConfig, workflow_from_dict
+from .config import WorkflowConfig, train_config, workflow_from_dict
 from .errors import ConfigError
 
 
@@ -30,10 +30,7 @@ def check_workflow(data: dict[str, Any]) -> WorkflowConfig:
         if unknown:
             raise ConfigError(f"models.{name}.params: unknown parameter(s) {', '.join(unknown)} "
                               f"for model {m.model!r}; known: {', '.join(known)}")
-        try:
-            TrainConfig.from_dict(m.train)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"models.{name}.train: {exc}") from None
+        train_config(m.train, f"models.{name}.train")
     return wf
 
 

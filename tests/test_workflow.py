@@ -105,6 +105,7 @@ def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
         assert any((m / "plots").glob("*.png"))
     rnn = json.loads((d / "models" / "rnn" / "model.json").read_text())
     assert (rnn["ensemble"], len(rnn["member_best_epochs"])) == (2, 2)
+    assert rnn["max_len"] == 64  # the dataset's max_len, passed as --max-len
     assert (d / "controls" / "rnn" / "shuffle" / "members" / "1" / "model.json").exists()
     for model in ("cnn", "rnn"):
         for control in ("permutation", "permutation-2", "shuffle"):

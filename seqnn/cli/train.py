@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..config import DEFAULT_MAX_LEN, MAX_LEN_LIMIT
 from .options import DEVICE, DEVICE_HELP, fmt, spec_arg
 
 
@@ -55,6 +56,10 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
 @click.option("--epochs", type=int, default=None,
               help="[default: the block's train setting, else 100]")
 @click.option("--max-epochs", type=int, default=None, help="Cap on epochs (controls).")
+@click.option("--max-len", type=click.IntRange(1, MAX_LEN_LIMIT), default=DEFAULT_MAX_LEN,
+              show_default=True,
+              help="The dataset's max_len: longer sequences are cut (or refused) by the "
+                   "truncate rule; a train.max_len in the model block wins over it.")
 @click.option("--ensemble", type=int, default=None,
               help="Train K members (seeds seed..seed+K-1) and save their average "
                    "[default: the block's train setting, else 1].")
@@ -68,10 +73,10 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
 def train(data: str, splits: str, spec: str | None, config_file: str | None,
           model_name: str | None, params: str | None, name: str | None, task: str | None,
           out: str, device: str | None, seed: int | None, threads: int | None,
-          epochs: int | None, max_epochs: int | None, ensemble: int | None,
+          epochs: int | None, max_epochs: int | None, max_len: int, ensemble: int | None,
           control: str | None, control_run: int, resume: bool, quiet: bool) -> None:
     """Train one model on an encoded dataset and a split table; write its folder."""
-    from ..config import model_from_dict, parse_json_arg
+    from ..config import model_from_dict, parse_json_arg, replace_train, train_config
     from ..errors import ConfigError
     from ..training.job import run_training
 
@@ -81,7 +86,6 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
 
         block = yaml.safe_load(Path(config_file).read_text()) or {}
         block = _model_block(block, name, config_file)
-    max_len = block.pop("max_len", None)
     if model_name:
         block["model"] = model_name
     if params:
@@ -89,14 +93,14 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
     if "model" not in block:
         raise ConfigError("give --model NAME, or --spec/--config with a 'model' key")
     m = model_from_dict(name or block["model"], block)
-    settings = dict(m.train)
+    # the dataset's max_len unless the block's train: sets its own; the other options
+    # given on the command line win over the block
+    config = train_config({"max_len": max_len, **m.train}, f"models.{m.name}.train")
     given = {"device": device, "seed": seed, "threads": threads, "epochs": epochs,
-             "ensemble": ensemble}
-    settings.update({k: v for k, v in given.items() if v is not None})
-    if max_len is not None:
-        settings.setdefault("max_len", max_len)
-    settings["quiet"] = quiet or settings.get("quiet", False)
-    summary = run_training(data, splits, out, m.model, m.params, settings, task=task,
+             "ensemble": ensemble, "quiet": True if quiet else None}
+    config = replace_train(config, "train options",
+                           **{k: v for k, v in given.items() if v is not None})
+    summary = run_training(data, splits, out, m.model, m.params, config, task=task,
                            control=control, control_run=control_run,
                            max_epochs=max_epochs, resume=resume,
                            meta={"name": m.name})

@@ -22,7 +22,7 @@ from ..data.controls import permute_labels, shuffle_residues
 from ..data.encoding import EncodedDataset, encode_table, load_encoded
 from ..data.files import write_text
 from ..data.tables import SPLITS, check_labels, read_table
-from ..errors import ConfigError, SeqnnError, SeqnnInputError
+from ..errors import ConfigError, SeqnnInputError
 from ..metrics import classification_metrics, primary_metric, regression_metrics
 from ..runtime.checkpoint import load_model
 from ..runtime.forward import embed_dataset
@@ -94,7 +94,7 @@ def run_training(
     out_dir: str,
     model: str,
     params: dict[str, Any],
-    train_settings: dict[str, Any],
+    config: TrainConfig,
     *,
     task: str | None = None,
     control: str | None = None,
@@ -105,14 +105,12 @@ def run_training(
 ) -> dict[str, Any]:
     """Train one model (or one control) from files and write its folder; return the summary.
 
-    ``control_run`` k > 1 repeats a control with seed ``seed + (k - 1) * ensemble`` (weights,
-    batches and the permutation all change; an ensemble's runs share no member seed), so
-    that the checks see the control's spread.
+    ``config`` holds every training setting (the dataset's ``max_len`` included, already
+    resolved by the caller); ``max_epochs`` caps its ``epochs``. ``control_run`` k > 1
+    repeats a control with seed ``seed + (k - 1) * ensemble`` (weights, batches and the
+    permutation all change; an ensemble's runs share no member seed), so that the checks
+    see the control's spread.
     """
-    try:
-        config = TrainConfig.from_dict(train_settings)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"train settings: {exc}") from None
     if max_epochs is not None:
         config = replace(config, epochs=min(config.epochs, max_epochs))
     if control is not None and control_run > 1:
@@ -120,19 +118,12 @@ def run_training(
     parts = apply_control(split_dataset(load_data(data, task), splits), control, config.seed)
     check_splits(parts["train"], parts["valid"], parts["test"], data)  # before any file
     out = Path(out_dir)
-    try:
-        summary = train_model(parts["train"], parts["valid"], model_name=model,
-                              model_params=params, config=config, out_dir=str(out),
-                              resume=resume, restart_on_change=resume,
-                              meta={**(meta or {}), "control": control,
-                                    "control_run": control_run if control else None},
-                              test=parts["test"] if len(parts["test"]) else None)
-    except SeqnnError:
-        raise
-    except ValueError as exc:
-        if "unknown" in str(exc) or "must be" in str(exc):
-            raise ConfigError(f"model {model!r}: {exc}") from None
-        raise
+    summary = train_model(parts["train"], parts["valid"], model_name=model,
+                          model_params=params, config=config, out_dir=str(out),
+                          resume=resume, restart_on_change=resume,
+                          meta={**(meta or {}), "control": control,
+                                "control_run": control_run if control else None},
+                          test=parts["test"] if len(parts["test"]) else None)
     if control is None:
         write_fasta(parts["train"], out / layout.TRAIN_SEQUENCES)
         if summary.get("metrics") and model == "autoencoder" and parts["train"].labels is not None:
@@ -141,7 +132,8 @@ def run_training(
     return summary
 
 
-def probe_latent(model_dir: Path, parts: dict[str, EncodedDataset], config: Any) -> dict:
+def probe_latent(model_dir: Path, parts: dict[str, EncodedDataset],
+                 config: TrainConfig) -> dict:
     """Fit a linear model on the autoencoder's latent vectors (train), score valid/test.
 
     Tells whether the unsupervised latent space carries the label; uses the same metric as

@@ -25,7 +25,7 @@ from torch import nn
 from ..config import TrainConfig, class_weight_power
 from ..data.encoding import EncodedDataset
 from ..data.files import write_table
-from ..errors import TrainingError
+from ..errors import ConfigError, TrainingError
 from ..layout import HISTORY
 from ..models import get_model
 from ..runtime.batches import dataset_hash, make_loader
@@ -53,12 +53,17 @@ def n_outputs_for(ds: EncodedDataset) -> int:
 
 
 def _build_model(name: str, params: dict[str, Any], ds: EncodedDataset, seed: int) -> nn.Module:
-    """The registry model ``name`` for ``ds``'s task, its weights drawn after seeding."""
-    seed_everything(seed)
-    model = get_model(name, n_outputs=n_outputs_for(ds), task=ds.task, **params)
-    if getattr(model, "unsupervised", False) and ds.task != "unsupervised":
-        seed_everything(seed)  # rebuild as unsupervised so model.json says what it is
-        model = get_model(name, n_outputs=1, task="unsupervised", **params)
+    """The registry model ``name`` for ``ds``'s task, its weights drawn after seeding; a name
+    or parameter the registry or the model refuses is a :class:`~seqnn.errors.ConfigError`
+    ``"model '<name>': <reason>"``."""
+    try:
+        seed_everything(seed)
+        model = get_model(name, n_outputs=n_outputs_for(ds), task=ds.task, **params)
+        if getattr(model, "unsupervised", False) and ds.task != "unsupervised":
+            seed_everything(seed)  # rebuild as unsupervised so model.json says what it is
+            model = get_model(name, n_outputs=1, task="unsupervised", **params)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"model {name!r}: {exc}") from None
     return model
 
 

@@ -12,6 +12,7 @@ import pytest
 from seqnn.checks.baselines import baselines_from_files
 from seqnn.checks.bins import length_bins, metric_by_bins
 from seqnn.checks.verdict import CheckSettings, run_checks
+from seqnn.config import TrainConfig
 from seqnn.data.controls import permute_labels, shuffle_residues
 from seqnn.data.files import write_table
 from seqnn.encode import encode_table
@@ -84,7 +85,7 @@ def composition_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("comp")
     data, splits, seqs = _composition_dataset(d)
     params = {"channels": [8], "kernel_size": 3, "head_hidden": 0}
-    train = {"epochs": 8, "batch_size": 32, "lr": 0.01, "threads": 1, "quiet": True}
+    train = TrainConfig(epochs=8, batch_size=32, lr=0.01, threads=1, quiet=True)
     run_training(data, splits, str(d / "models" / "cnn"), "cnn", params, train)
     for control in ("permutation", "shuffle"):
         run_training(data, splits, str(d / "controls" / "cnn" / control), "cnn", params, train,
@@ -122,8 +123,7 @@ def test_permutation_control_falls_to_chance(composition_run: Path) -> None:
 
 def test_repeated_control_of_an_ensemble_shares_no_member_seed(tmp_path: Path) -> None:
     data, splits, _ = _composition_dataset(tmp_path)
-    train = {"epochs": 1, "batch_size": 32, "threads": 1, "quiet": True, "ensemble": 2,
-             "seed": 5}
+    train = TrainConfig(epochs=1, batch_size=32, threads=1, quiet=True, ensemble=2, seed=5)
     seeds = []
     for run in (1, 2):
         out = tmp_path / f"perm{run}"

@@ -276,6 +276,59 @@ def test_train_takes_one_model_of_a_workflow_config(runner: CliRunner, tmp_path:
     assert meta["params"]["hidden"] == [8] and meta["name"] == "big"
 
 
+def _tiny_train_files(tmp_path: Path) -> list[str]:
+    """A 16-sequence binary table and its split table, as ``seqnn train`` arguments."""
+    ids = [f"s{i}" for i in range(16)]
+    pd.DataFrame({"id": ids, "sequence": ["KKKKAAGG", "AAGGLLVV", "KKKKLLAA", "GGAAVVLL"] * 4,
+                  "label": ["pos", "neg"] * 8}).to_csv(tmp_path / "seqs.tsv", sep="\t",
+                                                       index=False)
+    pd.DataFrame({"id": ids, "split": ["train"] * 12 + ["valid"] * 4}).to_csv(
+        tmp_path / "splits.tsv", sep="\t", index=False)
+    return ["train", str(tmp_path / "seqs.tsv"), str(tmp_path / "splits.tsv"), "--task",
+            "binary", "--quiet", "--device", "cpu"]
+
+
+@pytest.mark.parametrize(("train", "options", "expected"), [
+    ({}, [], 1000),  # the one default
+    ({}, ["--max-len", "7"], 7),  # the dataset's max_len
+    ({"max_len": 5}, ["--max-len", "7"], 5),  # a model's own train.max_len wins
+    ({"max_len": 5}, [], 5),
+])
+def test_train_max_len_precedence(runner: CliRunner, tmp_path: Path, train: dict,
+                                  options: list[str], expected: int) -> None:
+    spec = {"model": "mlp", "params": {"hidden": [4]}, "train": {"epochs": 1, **train}}
+    res = runner.invoke(main, [*_tiny_train_files(tmp_path), "--spec", json.dumps(spec),
+                               *options, "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["max_len"] == expected
+
+
+@pytest.mark.parametrize(("train", "options", "message"), [
+    ({"epochz": 1}, [], "models.mlp.train: unknown training setting(s) epochz"),
+    ({"epochs": "two"}, [], "models.mlp.train: epochs: invalid value 'two' (str)"),
+    ({"optimizer": "rmsprop"}, [],
+     "models.mlp.train: optimizer must be one of adam, adamw, sgd, got 'rmsprop'"),
+    ({}, ["--epochs", "0"], "train options: epochs must be >= 1, got 0"),
+])
+def test_train_bad_setting_is_one_line_naming_the_key(runner: CliRunner, tmp_path: Path,
+                                                      train: dict, options: list[str],
+                                                      message: str) -> None:
+    spec = {"model": "mlp", "params": {"hidden": [4]}, "train": train}
+    res = runner.invoke(main, [*_tiny_train_files(tmp_path), "--spec", json.dumps(spec),
+                               *options, "--out", str(tmp_path / "m")])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"seqnn: error: {message}"
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_bad_model_parameter_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, [*_tiny_train_files(tmp_path), "--model", "cnn", "--params",
+                               '{"channels": []}', "--out", str(tmp_path / "m")])
+    assert res.exit_code == 2
+    assert res.output.strip() == ("seqnn: error: model 'cnn': cnn needs at least one conv layer "
+                                  "in channels")
+
+
 def test_train_ensemble_then_predict_with_it(runner: CliRunner, tmp_path: Path) -> None:
     seqs = ["KKKKAAGG", "AAGGLLVV", "KKKKLLAA", "GGAAVVLL"] * 4
     ids = [f"s{i}" for i in range(16)]
