@@ -422,7 +422,7 @@ def test_record_over_the_limit_is_refused_while_reading(tmp_path, monkeypatch):
     err = _error(path, max_record=60)
     assert err.record == "P2"
     assert err.reason == ("record longer than the limit of 60 residues "
-                          "(set SEQNN_MAX_RECORD to raise it)")
+                          "(raise it with --max-record or SEQNN_MAX_RECORD)")
     assert len(read_fasta(path, max_record=64)) == 2
     monkeypatch.setenv("SEQNN_MAX_RECORD", "63")
     assert _error(path).record == "P2"
