@@ -52,7 +52,9 @@ import pandas as pd
 
 from .. import layout
 from ..data.files import read_json
+from ..errors import CheckpointError
 from ..metrics import bootstrap_ci, primary_metric
+from ..modelmeta import read_model_info
 from .bins import IDENTITY_BINS, length_bins, metric_by_bins
 from .controls import summarize_controls
 from .levels import (
@@ -85,7 +87,10 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
     """All checks of one trained model, ending in a verdict sentence, a level (``fail`` /
     ``caution`` / ``pass``) with its reasons and the one line saying why. ``stats`` are the
     split sizes and classes of :func:`~seqnn.checks.levels.split_stats`."""
-    meta = read_json(model_dir / layout.MODEL_META, strict=True, missing_ok=False)
+    meta = read_model_info(model_dir)
+    if meta is None:
+        raise CheckpointError(f"{model_dir / layout.MODEL_META}: missing (not a seqnn model "
+                              "directory)")
     task, names = meta["task"], list(meta.get("class_names", []))
     metrics = read_json(model_dir / layout.METRICS, strict=True, missing_ok=False)
     if task == "unsupervised" or meta.get("model") == "autoencoder":

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import check_outputs, policy_option
+from .options import check_outputs, max_record_option, policy_option
 
 
 @click.command()
@@ -20,9 +20,10 @@ from .options import check_outputs, policy_option
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(dir_okay=False),
               help="Write the summary to this file (- = standard output).")
 @policy_option
+@max_record_option
 def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_column: str,
             header_field: str | None, as_json: bool, out: str, policy: str,
-            drop_gaps: bool) -> None:
+            drop_gaps: bool, max_record: int | None) -> None:
     """Summarise FASTA files, each on its own: records, lengths, residues, duplicates,
     label balance."""
     from ..data.files import write_text
@@ -31,7 +32,8 @@ def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_co
     check_outputs([out], [*fasta, labels])
     summaries = [inspect_fasta(f, policy=policy, drop_gaps=drop_gaps, labels=labels,
                                id_column=id_column, label_column=label_column,
-                               header_field=header_field) for f in fasta]
+                               header_field=header_field, max_record=max_record)
+                 for f in fasta]
     if as_json:
         text = json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2)
     else:
@@ -52,8 +54,9 @@ def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_co
 @click.option("--max-len", type=int, default=None, help="Refuse sequences longer than this.")
 @click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
 @policy_option
+@max_record_option
 def encode(source: str, out: str, task: str | None, max_len: int | None, classes: str | None,
-           policy: str, drop_gaps: bool) -> None:
+           policy: str, drop_gaps: bool, max_record: int | None) -> None:
     """Tokenise a FASTA file (or a sequences.tsv table) into seqnn's ragged .npz format."""
     from ..data.alphabet import Substitutions
     from ..data.encoding import encode_table, over_length, save_encoded
@@ -71,7 +74,8 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
         ids, seqs = table["id"].tolist(), table["sequence"].tolist()
         labels = table["label"].tolist() if supervised else None
     else:
-        records = read_fasta(source, policy=policy, drop_gaps=drop_gaps, subs=subs)
+        records = read_fasta(source, policy=policy, drop_gaps=drop_gaps, subs=subs,
+                             max_record=max_record)
         ids, seqs, labels = [r.id for r in records], [r.sequence for r in records], None
     if max_len is not None and (i := over_length([len(s) for s in seqs], max_len)) is not None:
         raise SeqnnInputError(source, f"length {len(seqs[i])} > --max-len {max_len}", ids[i])
@@ -97,8 +101,9 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
               help="sequences.tsv to write.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the ingest report (JSON).")
+@max_record_option
 def ingest(config_path: str | None, dataset: str | None, spec: str | None, name: str,
-           out: str, report_path: str | None) -> None:
+           out: str, report_path: str | None, max_record: int | None) -> None:
     """Read and validate a dataset's inputs into one sequences table."""
     from ..config import dataset_from_dict, load_workflow, parse_json_arg
     from ..data.files import write_table, write_text
@@ -117,7 +122,7 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
         raise click.UsageError("give --spec JSON, or --config FILE with --dataset NAME")
     check_outputs([out, report_path], [config_path, *(
         p for i in ds.inputs for p in (i.fasta, i.table, i.labels))])
-    df, report = load_dataset(ds)
+    df, report = load_dataset(ds, max_record=max_record)
     write_table(df, out)
     if report_path:
         write_text(json.dumps(report.as_dict(), indent=2), report_path)

@@ -14,6 +14,16 @@ def policy_option(f):  # noqa: ANN001, ANN202
     )(f)
 
 
+def max_record_option(f):  # noqa: ANN001, ANN202
+    """``--max-record``: the longest FASTA record read, in residues (overrides the
+    ``SEQNN_MAX_RECORD`` environment variable; see :func:`seqnn.data.fasta.max_record_limit`)."""
+    return click.option(
+        "--max-record", type=click.IntRange(min=1), default=None, metavar="N",
+        help="Refuse a FASTA record longer than N residues (read in bounded memory) "
+             "[default: 100000, or $SEQNN_MAX_RECORD].",
+    )(f)
+
+
 def check_outputs(outs: list[str | None], inputs: list[str | None]) -> None:
     """Refuse, in one line, any output in ``outs`` that is the same file as one of
     ``inputs`` (``None`` and ``-`` are skipped): see :func:`seqnn.data.files.check_output`."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import click
 
-from .options import DEVICE, DEVICE_HELP, check_outputs
+from .options import DEVICE, DEVICE_HELP, check_outputs, max_record_option
 
 
 def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
     """Options shared by ``predict`` and ``embed``."""
+    f = max_record_option(f)
     f = click.option("--chunk-size", type=click.IntRange(min=1), default=10_000,
                      show_default=True, help="Records read and predicted per chunk.")(f)
     f = click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -63,7 +64,8 @@ def _model_files(model_dir: str) -> list[str]:
                    "'extrapolating' below the model's identity_threshold [default: on when "
                    "the model folder has train_sequences.fa].")
 def predict(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
-            chunk_size: int, out: str | None, nearest: bool | None) -> None:
+            chunk_size: int, max_record: int | None, out: str | None,
+            nearest: bool | None) -> None:
     """Predict every sequence of a FASTA file (plain, gzip or - for stdin) with a trained model.
 
     Writes a TSV in input order: id, length, predicted, p_<class> per class (or
@@ -84,7 +86,7 @@ def predict(model_dir: str, input_path: str, batch_size: int, device: str, threa
     near, skipped = _nearest(model_dir, predictor.policy, threads, nearest)
     try:
         n = predict_file(predictor, input_path, out, chunk_size=chunk_size, nearest=near,
-                         progress=True)
+                         progress=True, max_record=max_record)
     except BrokenPipeError:  # e.g. `seqnn predict ... | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
@@ -126,7 +128,7 @@ def _nearest(model_dir: str, policy: str, threads: int | None, wanted: bool | No
               help="Output .npy ((N, D) float32, ids in OUT.ids.txt) or .tsv (id, dim_0..); "
                    "- = TSV on standard output.")
 def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
-          chunk_size: int, out: str) -> None:
+          chunk_size: int, max_record: int | None, out: str) -> None:
     """Write the model's embedding of every sequence (an autoencoder's latent vectors).
 
     ``.npy`` output holds the (N, D) float32 array with the ids one per line in OUT.ids.txt;
@@ -140,7 +142,8 @@ def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads
     sidecar = f"{out}.ids.txt" if out.lower().endswith(".npy") else None
     check_outputs([out, sidecar], [input_path, *_model_files(model_dir)])
     predictor = _load(model_dir, device, batch_size, threads)
-    n, dim = embed_file(predictor, input_path, out, chunk_size=chunk_size, progress=True)
+    n, dim = embed_file(predictor, input_path, out, chunk_size=chunk_size, progress=True,
+                        max_record=max_record)
     if out != "-":
         click.echo(f"embedded {n} sequences ({dim} dimensions) -> {out}", err=True)
 

@@ -192,8 +192,8 @@ def iter_fasta(path: str | os.PathLike, max_record: int | None = None) -> Iterat
                 size += len(residues)
                 if size > limit:
                     raise SeqnnInputError(
-                        name, f"record longer than the limit of {limit:,} residues (set "
-                              f"{MAX_RECORD_ENV} to raise it)", rid)
+                        name, f"record longer than the limit of {limit:,} residues (raise "
+                              f"it with --max-record or {MAX_RECORD_ENV})", rid)
                 parts.append(residues)
             if header is not None and hlen > MAX_HEADER:
                 raise SeqnnInputError(name, f"header line longer than {MAX_HEADER:,} "

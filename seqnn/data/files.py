@@ -1,6 +1,6 @@
 """Files on disk: the output helper (atomic writes through a temp name + rename, links
 written through, outputs that are inputs refused, stale temporary files removed, one-line
-errors), reading text tables (plain or gzip) and JSON.
+errors), reading text tables (plain or gzip, bounded by :data:`MAX_TABLE_BYTES`) and JSON.
 
 Every output of seqnn goes through :func:`atomic_path` (and the CLI checks each output with
 :func:`check_output` first), so a reader never sees a half-written file. :func:`read_text`
@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import os
 import re
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import OutputError, SeqnnInputError
+from ..errors import ConfigError, OutputError, SeqnnInputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +34,11 @@ if TYPE_CHECKING:
 #: older than this are stale and removed by the next write to the same path
 RUN_STARTED = time.time()
 STDOUT = "-"
+#: default largest table (label or sequence table), in bytes after decompression
+MAX_TABLE_BYTES = 2 << 30
+#: environment variable that raises (or lowers) the table limit for every command
+MAX_TABLE_ENV = "SEQNN_MAX_TABLE_BYTES"
+_TABLE_BLOCK = 1 << 20  # bytes read at a time
 
 
 def _temp_pattern(name: str) -> re.Pattern[str]:
@@ -148,35 +155,70 @@ def write_text(text: str, path: str | os.PathLike) -> None:
         Path(tmp).write_text(text)
 
 
+def max_table_limit() -> int:
+    """The table limit in bytes: the value of the ``SEQNN_MAX_TABLE_BYTES`` environment
+    variable, else :data:`MAX_TABLE_BYTES`. A value that is not a positive whole number
+    raises :class:`~seqnn.errors.ConfigError`."""
+    raw = os.environ.get(MAX_TABLE_ENV, "").strip().replace("_", "")
+    if not raw:
+        return MAX_TABLE_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{MAX_TABLE_ENV}={raw[:20]!r}: expected a positive whole number "
+                          "of bytes")
+    return int(raw)
+
+
+def _read_capped(stream: IO[bytes], path: str | os.PathLike, limit: int) -> bytes:
+    """Read ``stream`` in blocks, refusing it as soon as it passes ``limit`` bytes."""
+    parts, size = [], 0
+    while block := stream.read(min(_TABLE_BLOCK, limit + 1 - size)):
+        size += len(block)
+        if size > limit:
+            raise SeqnnInputError(path, f"larger than the table limit of {limit:,} bytes "
+                                        f"(decompressed; set {MAX_TABLE_ENV} to raise it)")
+        parts.append(block)
+    return b"".join(parts)
+
+
 def read_text(path: str | os.PathLike) -> str:
     """Read a text file (plain or gzip, detected by its magic bytes) as UTF-8.
 
-    Raises :class:`SeqnnInputError` for a missing file, a directory, an empty file, binary
-    or non-UTF-8 content.
+    The content is read and decompressed as a stream and refused as soon as it passes the
+    table limit (:func:`max_table_limit`), so a small gzip that expands to gigabytes never
+    fills memory. Raises :class:`SeqnnInputError` for a missing file, a directory, an empty
+    file, a file over the limit, a corrupt gzip stream, binary or non-UTF-8 content.
     """
+    limit = max_table_limit()
+    name = "<stdin>" if str(path) == STDOUT else path
     p = Path(path)
-    if str(path) == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        if not p.exists():
-            raise SeqnnInputError(path, "file not found")
-        if p.is_dir():
-            raise SeqnnInputError(path, "is a directory, not a file")
-        data = p.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise SeqnnInputError(path, f"corrupt gzip file ({exc})") from None
+    try:
+        with contextlib.ExitStack() as stack:
+            if str(path) == STDOUT:
+                raw: IO[bytes] = sys.stdin.buffer
+                if not hasattr(raw, "peek"):
+                    raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+            else:
+                if not p.exists():
+                    raise SeqnnInputError(path, "file not found")
+                if p.is_dir():
+                    raise SeqnnInputError(path, "is a directory, not a file")
+                raw = stack.enter_context(open(p, "rb"))
+            if raw.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+                raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+            data = _read_capped(raw, name, limit)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise SeqnnInputError(name, f"corrupt gzip file ({exc})") from None
+    except OSError as exc:
+        raise SeqnnInputError(name, f"cannot read ({exc.strerror or exc})") from None
     if not data.strip():
-        raise SeqnnInputError(path, "file is empty")
+        raise SeqnnInputError(name, "file is empty")
     if b"\x00" in data[:65536]:
-        raise SeqnnInputError(path, "binary content (NUL bytes); expected a text file")
+        raise SeqnnInputError(name, "binary content (NUL bytes); expected a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SeqnnInputError(
-            path, f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})"
+            name, f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})"
         ) from None
 
 

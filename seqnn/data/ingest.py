@@ -51,8 +51,9 @@ def _resolve(path: str, base: Path | None) -> Path:
     return p if p.is_absolute() or base is None else base / p
 
 
-def _fasta_rows(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitutions) -> pd.DataFrame:
-    records = read_fasta(path, ds.policy, ds.drop_gaps, subs)
+def _fasta_rows(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitutions,
+                max_record: int | None = None) -> pd.DataFrame:
+    records = read_fasta(path, ds.policy, ds.drop_gaps, subs, max_record=max_record)
     df = pd.DataFrame({"id": [r.id for r in records], "sequence": [r.sequence for r in records]})
     headers = [r.header for r in records]
     if spec.label is not None:
@@ -128,8 +129,10 @@ def _table_rows(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitution
     return df
 
 
-def load_dataset(ds: DatasetSpec, base: Path | None = None) -> tuple[pd.DataFrame, IngestReport]:
-    """Read every input of ``ds`` into one validated sequences table and an ingest report.
+def load_dataset(ds: DatasetSpec, base: Path | None = None, *,
+                 max_record: int | None = None) -> tuple[pd.DataFrame, IngestReport]:
+    """Read every input of ``ds`` into one validated sequences table and an ingest report;
+    ``max_record`` is the longest FASTA record (:func:`~seqnn.data.fasta.max_record_limit`).
 
     Raises :class:`SeqnnInputError` for any bad input (naming file, record and reason),
     including ids repeated across files, missing labels and non-numeric regression targets.
@@ -138,8 +141,10 @@ def load_dataset(ds: DatasetSpec, base: Path | None = None) -> tuple[pd.DataFram
     parts = []
     for spec in ds.inputs:
         path = _resolve(spec.fasta or spec.table, base)
-        reader = _fasta_rows if spec.fasta else _table_rows
-        part = reader(spec, path, ds, report.substitutions)
+        if spec.fasta:
+            part = _fasta_rows(spec, path, ds, report.substitutions, max_record)
+        else:
+            part = _table_rows(spec, path, ds, report.substitutions)
         part["source"] = path.name
         report.per_source[path.name] = len(part)
         if "label" not in part and ds.task != "unsupervised":

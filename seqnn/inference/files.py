@@ -55,7 +55,7 @@ def _progress(enabled: bool, path: str | os.PathLike) -> Any:
 
 def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike | None,
                  *, chunk_size: int = DEFAULT_CHUNK, nearest: NearestTrain | None = None,
-                 progress: bool = False) -> int:
+                 progress: bool = False, max_record: int | None = None) -> int:
     """Stream FASTA ``path`` through ``predictor`` into the prediction TSV ``out`` (``None`` or
     ``-`` = standard output), one chunk at a time; returns the number of records.
 
@@ -72,7 +72,7 @@ def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Pa
             fh = stack.enter_context(open(stack.enter_context(atomic_path(out)), "w"))
         src = source_name(path)
         bar, seen, n = stack.enter_context(_progress(progress, path)), SeenIds(src), 0
-        for records in iter_fasta_chunks(path, chunk_size):
+        for records in iter_fasta_chunks(path, chunk_size, max_record):
             chunk = predictor.prepare(records, src, seen, check_nucleotide=n == 0)
             ident = nearest.identity(chunk.seqs) if nearest is not None else None
             frame = finish_rows(predictor.predict_chunk(chunk, bar.update), chunk, ident,
@@ -92,7 +92,8 @@ def write_npy_header(fh: IO[bytes], n: int, dim: int, size: int = 128) -> None:
 
 
 def embed_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike, *,
-               chunk_size: int = DEFAULT_CHUNK, progress: bool = False) -> tuple[int, int]:
+               chunk_size: int = DEFAULT_CHUNK, progress: bool = False,
+               max_record: int | None = None) -> tuple[int, int]:
     """Stream FASTA ``path`` into embeddings ``out``: ``.npy`` (``(N, D)`` ``float32``, plus
     ids one per line in ``<out>.ids.txt``) or ``.tsv`` (``id``, ``dim_0`` .. ``dim_{D-1}``;
     ``-`` writes it to standard output). Written atomically; an output (or its ``.ids.txt``)
@@ -120,7 +121,7 @@ def embed_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Path
             write_npy_header(fh, 0, 0)
         src = source_name(path)
         bar, seen = stack.enter_context(_progress(progress, path)), SeenIds(src)
-        for records in iter_fasta_chunks(path, chunk_size):
+        for records in iter_fasta_chunks(path, chunk_size, max_record):
             chunk = predictor.prepare(records, src, seen, check_nucleotide=n == 0)
             z = np.ascontiguousarray(predictor.embed_chunk(chunk, bar.update), dtype="<f4")
             dim = z.shape[1]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import layout
 from ..data.files import read_json
+from ..modelmeta import read_model_info
 from .data_plots import plot_metric_by_bin
 from .figures import (
     AUTOENCODER_TASKS,
@@ -206,7 +207,7 @@ def evaluate_model_dir(model_dir: PathLike, out_dir: PathLike,
     (autoencoder); metric by bin from ``checks_entry`` (default: this model's entry in the
     dataset's ``checks.json``). Plots the files cannot give are skipped."""
     md, out = Path(model_dir), Path(out_dir)
-    info = read_json(md / layout.MODEL_META) or {}
+    info = read_model_info(md) or {}
     checks = read_json(md.parent.parent / layout.CHECKS) or {}
     entry = checks_entry or (checks.get("models") or {}).get(md.name)
     task, names = info.get("task"), [str(c) for c in info.get("class_names") or []]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import layout
 from ..data.files import read_json
+from ..modelmeta import read_model_info
 from .classes import class_table, count_cuts, split_lengths
 from .figures import AUTOENCODER_TASKS, CLASSIFICATION, is_continuous, read_tsv
 from .html import as_dict
@@ -63,7 +64,7 @@ def load_results(dataset_dir: str | os.PathLike, with_sequences: bool = True) ->
     found = [p.name for p in (root / layout.MODELS_DIR).glob("*") if p.is_dir()]
     for name in [*checked, *sorted(set(found) - set(checked))]:  # checked models first
         mdir = layout.model_dir(root, name)
-        d.models[name] = {"dir": mdir, "info": read_json(mdir / layout.MODEL_META) or {},
+        d.models[name] = {"dir": mdir, "info": read_model_info(mdir) or {},
                           "metrics": read_json(mdir / layout.METRICS) or {},
                           "check": as_dict(checked.get(name))}
         if with_sequences:  # the index page needs neither table

@@ -27,15 +27,10 @@ from ..data.files import atomic_path
 from ..errors import CheckpointError
 from ..layout import MODEL_META as META_FILE
 from ..layout import WEIGHTS as WEIGHTS_FILE
+from ..modelmeta import FORMAT_VERSION, REQUIRED_KEYS
 from ..models import get_model
 from ..models.ensemble import Ensemble
 from .recipe import check_finite, check_fit, check_meta, parse_meta, read_header
-
-FORMAT_VERSION = 1
-REQUIRED_KEYS = (
-    "format_version", "model", "params", "task", "class_names", "n_outputs", "max_len",
-    "truncate",
-)
 
 
 def seqnn_version() -> str:

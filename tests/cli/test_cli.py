@@ -559,3 +559,29 @@ def test_models_does_not_import_torch() -> None:
             "CliRunner().invoke(main, ['models', 'cnn']); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_max_record_option_overrides_the_environment(runner: CliRunner, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqnn.data.fasta import MAX_RECORD
+
+    for command in ("inspect", "encode", "ingest", "predict", "embed"):
+        out = " ".join(runner.invoke(main, [command, "--help"]).output.split())
+        assert f"--max-record N Refuse a FASTA record longer than N residues (read in bounded " \
+               f"memory) [default: {MAX_RECORD}, or $SEQNN_MAX_RECORD]." in out, command
+    fa = write(tmp_path / "p.fa", ">a\nACDEF\n>b\nKLMN\n")
+    spec = json.dumps({"task": "unsupervised", "inputs": [{"fasta": str(fa)}]})
+    commands = {"inspect": ["inspect", str(fa), "-o", str(tmp_path / "i.txt")],
+                "encode": ["encode", str(fa), "-o", str(tmp_path / "e.npz")],
+                "ingest": ["ingest", "--spec", spec, "-o", str(tmp_path / "s.tsv")]}
+    monkeypatch.setenv("SEQNN_MAX_RECORD", "4")
+    for args in commands.values():
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2 and res.output == (
+            f"seqnn: error: {fa}, record 'a': record longer than the limit of 4 residues "
+            "(raise it with --max-record or SEQNN_MAX_RECORD)\n"), args
+        assert runner.invoke(main, [*args, "--max-record", "5"]).exit_code == 0, args
+    monkeypatch.delenv("SEQNN_MAX_RECORD")
+    res = runner.invoke(main, [*commands["inspect"], "--max-record", "4"])
+    assert res.exit_code == 2 and "limit of 4 residues" in res.output
+    assert runner.invoke(main, [*commands["encode"], "--max-record", "0"]).exit_code == 2

@@ -227,6 +227,36 @@ def test_read_table_missing_file(tmp_path):
         read_table(tmp_path / "x.tsv")
 
 
+
+def test_gzip_bomb_table_is_refused_in_bounded_memory(tmp_path, monkeypatch):
+    import tracemalloc
+    import zlib
+
+    from seqnn.errors import ConfigError
+
+    limit = 1 << 20
+    monkeypatch.setenv("SEQNN_MAX_TABLE_BYTES", str(limit))
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip format
+    data = packer.compress(b"id\tlabel\n") + b"".join(
+        packer.compress(b"P1\t0.5\n" * (1 << 17)) for _ in range(64))  # 64 MB of rows
+    path = _write(tmp_path / "labels.tsv.gz", data + packer.flush())
+    tracemalloc.start()
+    try:
+        with pytest.raises(SeqnnInputError) as info:
+            read_table(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == (f"{path}: larger than the table limit of 1,048,576 bytes "
+                               "(decompressed; set SEQNN_MAX_TABLE_BYTES to raise it)")
+    assert peak < 8 * limit
+    monkeypatch.setenv("SEQNN_MAX_TABLE_BYTES", str(1 << 30))
+    small = _write(tmp_path / "small.tsv.gz", gzip.compress(b"id\tlabel\nP1\t0.5\n"))
+    assert read_table(small)["label"].tolist() == ["0.5"]
+    monkeypatch.setenv("SEQNN_MAX_TABLE_BYTES", "lots")
+    with pytest.raises(ConfigError, match="SEQNN_MAX_TABLE_BYTES='lots': expected a positive"):
+        read_table(small)
+
 @pytest.mark.parametrize(
     ("value", "split"),
     [
@@ -392,7 +422,7 @@ def test_record_over_the_limit_is_refused_while_reading(tmp_path, monkeypatch):
     err = _error(path, max_record=60)
     assert err.record == "P2"
     assert err.reason == ("record longer than the limit of 60 residues "
-                          "(set SEQNN_MAX_RECORD to raise it)")
+                          "(raise it with --max-record or SEQNN_MAX_RECORD)")
     assert len(read_fasta(path, max_record=64)) == 2
     monkeypatch.setenv("SEQNN_MAX_RECORD", "63")
     assert _error(path).record == "P2"

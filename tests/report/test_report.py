@@ -140,7 +140,7 @@ def _audit(layout: str) -> dict:
 
 def _model(mdir: Path, name: str, task: str, ids: list, split: np.ndarray, labels: np.ndarray,
            rng: np.random.Generator, metric: str) -> None:
-    classes = ["neg", "pos"]
+    classes = [] if task == "regression" else ["neg", "pos"]
     _dump(mdir / "model.json", {"model": name, "params": {"channels": 64, "kernel_size": 9},
                                 "task": task, "class_names": classes, "best_epoch": 4,
                                 "max_len": 100, "truncate": "ends"})
@@ -398,6 +398,31 @@ def test_given_split_shows_no_fractions_or_seed(binary: Path, tmp_path: Path):
     _dump(binary / "split_summary.json", {**summary, "method": "given"})
     split = _build(binary, tmp_path).split('id="split"')[1].split('id="models"')[0]
     assert "Method: <b>given</b> (identity: 0.3; coverage: 0.8)." in split
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("garbage", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+    ('{"task": "binary", "max_len": {}}', "'max_len' must be an integer in 1..1000000, got {}"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"task": "binary", "class_names": ["a"]}',
+     "'class_names' must hold 2 name(s) for task binary with n_outputs None, got 1"),
+])
+def test_check_and_report_refuse_a_broken_model_json_in_one_line(tmp_path: Path, text: str,
+                                                                  message: str) -> None:
+    from click.testing import CliRunner
+
+    from seqnn.cli import main
+
+    ds = make_dataset(tmp_path / "results" / "ds")
+    meta = ds / "models" / "cnn" / "model.json"
+    meta.write_text(text)
+    for args in (["check", str(ds), "--models", "cnn,rnn", "--bootstrap", "10",
+                  "-o", str(tmp_path / "checks.json")],
+                 ["report", str(ds), "-o", str(tmp_path / "report.html")]):
+        res = CliRunner().invoke(main, args)
+        assert (res.exit_code, res.output.strip().splitlines()) == (
+            2, [f"seqnn: error: {meta}: {message}"]), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
 
 
 def test_report_index_cli_also_lists_other_reported_datasets(tmp_path: Path):
