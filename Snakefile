@@ -231,7 +231,7 @@ rule train:
     shell:
         "{params.seqnn} train {input.data:q} {input.splits:q} --spec {params.spec} "
         "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
-        "--max-len {params.max_len:q} --device {params.device:q} --resume --quiet 2> {log:q}"
+        "--max-len {params.max_len:q} --device {params.device:q} --resume 2> {log:q}"
 
 
 rule control:
@@ -266,7 +266,7 @@ rule control:
         "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
         "--max-len {params.max_len:q} --device {params.device:q} --control {params.kind:q} --control-run {params.run:q} "
         "--max-epochs {params.epochs:q} "
-        "--resume --quiet 2> {log:q}"
+        "--resume 2> {log:q}"
 
 
 rule evaluate:

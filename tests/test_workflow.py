@@ -125,7 +125,9 @@ def test_every_output_exists_and_is_well_formed(tiny_run: Path) -> None:
     assert "https://" not in html.split("</head>")[1]
     assert (tiny_run / "my results" / "index.html").exists()
     assert (d / "benchmarks" / "train_cnn.tsv").exists()
-    assert (tiny_run / "logs" / "tiny" / "train_cnn.log").exists()
+    log = (tiny_run / "logs" / "tiny" / "train_cnn.log").read_text().splitlines()
+    epochs = [line for line in log if line.startswith("seqnn.train: epoch ")]
+    assert [line.split(":")[1] for line in epochs] == [" epoch 1/2", " epoch 2/2"]
     assert not list(d.rglob("*.tmp")) and not (d / "tmp_split").exists()
 
 
