@@ -4,8 +4,8 @@ For every generated FASTA file, header, label table, ``model.json`` and workflow
 the command exits 0 or 2, never ends in a traceback, never leaves a partial output or a
 temporary file, and leaves its inputs byte-identical. Only the public entry points are used
 (the ``seqnn`` click group driven in-process, ``seqnn.workflow.check_workflow``, ``seqnn.load``).
-Profiles (``ci``, ``long``) are registered in ``conftest.py``; ``xfail(strict=True)`` marks a
-property that today's code breaks, named after the hole of issue 12 it finds.
+Profiles (``ci``, ``long``) are registered in ``conftest.py``; each ``@example`` beside a
+property is the minimal input that once broke it (the holes of issue 12, all fixed).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import Phase, event, example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 import seqnn
@@ -43,17 +43,6 @@ def budget(fraction: float) -> int:
     """Examples for a property: ``fraction`` of the profile's ``max_examples`` (at least 2)."""
     return max(2, int(settings.default.max_examples * fraction))
 
-
-def hole(reason: str, fraction: float):  # noqa: ANN201 - a decorator
-    """Settings of a property that today's code breaks (issue 12): ``budget(fraction)``
-    examples, a strict xfail, and no shrink phase, so the known failure costs CI little. The
-    ``@example`` beside it is the minimal failing input found. Once the hole is fixed, replace
-    this decorator with ``@settings(max_examples=budget(fraction))``."""
-    def mark(test):  # noqa: ANN001, ANN202
-        test = settings(max_examples=budget(fraction),
-                        phases=[Phase.explicit, Phase.reuse, Phase.generate])(test)
-        return pytest.mark.xfail(strict=True, reason=f"issue 12: {reason}")(test)
-    return mark
 
 
 # ----------------------------------------------------------------------------- helpers

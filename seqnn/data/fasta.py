@@ -33,8 +33,9 @@ from typing import IO
 
 import numpy as np
 
-from ..errors import ConfigError, PolicyError, SeqnnInputError
+from ..errors import PolicyError, SeqnnInputError
 from .alphabet import Substitutions, check_policy, clean
+from .files import env_limit
 
 DEFAULT_CHUNK = 10_000
 #: default longest record, in residues (far above any model's ``max_len``)
@@ -67,13 +68,7 @@ def max_record_limit(max_record: int | None = None) -> int:
     ``SEQNN_MAX_RECORD`` environment variable, else :data:`MAX_RECORD`. A value that is not
     a positive whole number raises :class:`~seqnn.errors.ConfigError`."""
     if max_record is None:
-        raw = os.environ.get(MAX_RECORD_ENV, "").strip().replace("_", "")
-        if not raw:
-            return MAX_RECORD
-        if not raw.isdigit() or int(raw) < 1:
-            raise ConfigError(f"{MAX_RECORD_ENV}={raw[:20]!r}: expected a positive whole "
-                              "number of residues")
-        return int(raw)
+        return env_limit(MAX_RECORD_ENV, MAX_RECORD, "residues")
     if isinstance(max_record, bool) or not isinstance(max_record, int) or max_record < 1:
         raise ValueError(f"max_record must be a positive int, got {max_record!r}")
     return max_record

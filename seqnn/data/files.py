@@ -159,12 +159,18 @@ def max_table_limit() -> int:
     """The table limit in bytes: the value of the ``SEQNN_MAX_TABLE_BYTES`` environment
     variable, else :data:`MAX_TABLE_BYTES`. A value that is not a positive whole number
     raises :class:`~seqnn.errors.ConfigError`."""
-    raw = os.environ.get(MAX_TABLE_ENV, "").strip().replace("_", "")
+    return env_limit(MAX_TABLE_ENV, MAX_TABLE_BYTES, "bytes")
+
+
+def env_limit(name: str, default: int, unit: str) -> int:
+    """A size limit from environment variable ``name`` (``_`` separators allowed), else
+    ``default``; a value that is not a positive whole number raises
+    :class:`~seqnn.errors.ConfigError` naming the variable and the ``unit``."""
+    raw = os.environ.get(name, "").strip().replace("_", "")
     if not raw:
-        return MAX_TABLE_BYTES
+        return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"{MAX_TABLE_ENV}={raw[:20]!r}: expected a positive whole number "
-                          "of bytes")
+        raise ConfigError(f"{name}={raw[:20]!r}: expected a positive whole number of {unit}")
     return int(raw)
 
 
