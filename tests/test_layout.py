@@ -16,7 +16,8 @@ from seqnn.cli import main
 from seqnn.data.files import read_json
 
 PACKAGE = Path(seqnn.__file__).parent
-COMMANDS = {"audit", "baselines", "check", "embed", "encode", "evaluate", "ingest", "inspect",
+COMMANDS = {"audit", "baselines", "check", "check-generated", "embed", "encode", "evaluate",
+            "generate", "ingest", "inspect",
             "models", "predict", "prepare", "report", "report-index", "run", "split", "train"}
 
 
