@@ -60,6 +60,23 @@ class SplitSpec:
 
 
 @dataclass(frozen=True)
+class GenerateSpec:
+    """What a ``task: generative`` dataset does after training (``generate:`` block): sample
+    ``n`` sequences per generative model at ``seed`` and ``temperature``, and judge them
+    against the ``reference`` split (``test`` or ``valid``); ``classifier`` is an optional
+    binary classifier model folder (e.g. ``results/amp_published/models/cnn``) whose view is
+    reported, ``embed_model`` an optional model folder for the Fréchet distance (default:
+    each generator's own ``vae`` embeddings when there is a vae, else none)."""
+
+    n: int = 1000
+    seed: int = 0
+    temperature: float = 1.0
+    reference: str = "test"
+    classifier: str | None = None
+    embed_model: str | None = None
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """A dataset: its inputs, task, alphabet policy, split and duplicate handling."""
 
@@ -72,6 +89,7 @@ class DatasetSpec:
     split: SplitSpec = field(default_factory=SplitSpec)
     max_len: int = DEFAULT_MAX_LEN
     classes: tuple[str, ...] = ()  # class order; binary: the second class is the positive one
+    generate: GenerateSpec = field(default_factory=GenerateSpec)  # task: generative only
 
 
 @dataclass(frozen=True)
@@ -250,9 +268,12 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
     if "task" not in data:
         raise ConfigError(f"{where}: 'task' is required (binary, multiclass or regression)")
     data["classes"] = tuple(str(c) for c in data.get("classes", ()))
+    data["generate"] = _build(GenerateSpec, data.get("generate") or {}, f"{where}.generate")
+    if data["generate"].reference not in ("test", "valid"):
+        raise ConfigError(f"{where}.generate.reference: use test or valid")
     spec = _build(DatasetSpec, {**data, "name": name, "inputs": tuple(specs), "split": split},
                   where)
-    if spec.task not in ("binary", "multiclass", "regression", "unsupervised"):
+    if spec.task not in ("binary", "multiclass", "regression", "unsupervised", "generative"):
         raise ConfigError(f"{where}.task: unknown task {spec.task!r}")
     if spec.policy not in ("map", "strict"):
         raise ConfigError(f"{where}.policy: unknown policy {spec.policy!r}")

@@ -42,6 +42,8 @@ DIVERSITY_SAMPLE = 300
 KMER = 3
 MEMORISATION_MARGIN = 0.05
 IDENTITY_LEVELS = (0.7, 0.9)
+#: added to every residue / transition count of the baselines (unseen ones stay possible)
+PSEUDOCOUNT = 0.01
 #: ``nearest(queries, targets) -> identity per query`` (the MMseqs2 search by default)
 Nearest = Callable[[list[str], list[str]], np.ndarray]
 _VALID = set(STANDARD)
@@ -53,15 +55,16 @@ def _residues(seqs: Sequence[str]) -> np.ndarray:
 
 
 def baselines(train: Sequence[str], n: int, seed: int = 0) -> dict[str, list[str]]:
-    """``n`` sequences from each baseline (module doc), fitted on ``train``, seeded."""
+    """``n`` sequences from each baseline (module doc), fitted on ``train``, seeded;
+    counts get :data:`PSEUDOCOUNT`."""
     rng = np.random.default_rng(seed)
     letters = np.array(list(STANDARD))
     lengths = rng.choice(np.fromiter(map(len, train), np.int64), size=n)
-    comp = np.bincount(_residues(train), minlength=20) + 1.0
+    comp = np.bincount(_residues(train), minlength=20) + PSEUDOCOUNT
     comp /= comp.sum()
     composition = ["".join(rng.choice(letters, size=k, p=comp)) for k in lengths]
-    start = np.bincount(_residues([s[:1] for s in train]), minlength=20) + 1.0
-    trans = np.ones((20, 20))
+    start = np.bincount(_residues([s[:1] for s in train]), minlength=20) + PSEUDOCOUNT
+    trans = np.full((20, 20), PSEUDOCOUNT)
     for s in train:
         ids = _residues([s])
         np.add.at(trans, (ids[:-1], ids[1:]), 1.0)

@@ -1,5 +1,6 @@
-"""``seqnn generate`` (new sequences from a ``vae`` or ``gan`` model folder) and
-``seqnn check-generated`` (those sequences judged against real ones and three baselines).
+"""``seqnn generate`` (new sequences from a ``vae`` or ``gan`` model folder),
+``seqnn check-generated`` (those sequences judged against real ones and three baselines) and
+``seqnn report-generation`` (the HTML report of a generative dataset).
 
 Only click is imported here; the work is done by :meth:`seqnn.inference.predictor.Predictor.
 generate` and :mod:`seqnn.checks.generation`.
@@ -54,12 +55,37 @@ def _fasta(path: str) -> list[str]:
     return [rec.sequence for rec in read_fasta(path)]
 
 
+def _real_sets(train_fa: str | None, reference: str | None, data: str | None,
+               splits: str | None, reference_split: str) -> tuple[list[str], list[str]]:
+    """(training, held-out) sequences from FASTA files or from a sequences + split table."""
+    from ..errors import ConfigError
+
+    if data is not None and splits is not None:
+        from ..data.tables import read_table
+
+        table = read_table(data, ["id", "sequence"])
+        where = read_table(splits, ["id", "split"]).set_index("id")["split"]
+        split = table["id"].map(where)
+        return (table.loc[split == "train", "sequence"].tolist(),
+                table.loc[split == reference_split, "sequence"].tolist())
+    if train_fa is None or reference is None:
+        raise ConfigError("give --train and --reference (FASTA), or --data and --splits")
+    return _fasta(train_fa), _fasta(reference)
+
+
 @click.command("check-generated")
 @click.argument("generated", type=click.Path(exists=True, dir_okay=False))
 @click.option("--train", "train_fa", type=click.Path(exists=True, dir_okay=False),
-              required=True, help="The training sequences (FASTA), e.g. MODEL/train_sequences.fa.")
-@click.option("--reference", type=click.Path(exists=True, dir_okay=False), required=True,
+              default=None, help="The training sequences (FASTA), e.g. MODEL/train_sequences.fa.")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Held-out real sequences of the same class (FASTA).")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Instead of the FASTA files: a sequences table (id, sequence) ...")
+@click.option("--splits", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="... and its split table: train = the train split, reference = "
+                   "--reference-split.")
+@click.option("--reference-split", type=click.Choice(["test", "valid"]), default="test",
+              show_default=True)
 @click.option("--embed-model", type=click.Path(file_okay=False), default=None,
               help="A model folder whose embeddings give the Fréchet distance.")
 @click.option("--classifier", type=click.Path(file_okay=False), default=None,
@@ -69,9 +95,10 @@ def _fasta(path: str) -> list[str]:
 @click.option("--no-mmseqs", is_flag=True, help="Skip the MMseqs2 nearest-training identity.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
               help="Output JSON.")
-def check_generated(generated: str, train_fa: str, reference: str, embed_model: str | None,
-                    classifier: str | None, seed: int, threads: int, no_mmseqs: bool,
-                    out: str) -> None:
+def check_generated(generated: str, train_fa: str | None, reference: str | None,
+                    data: str | None, splits: str | None, reference_split: str,
+                    embed_model: str | None, classifier: str | None, seed: int, threads: int,
+                    no_mmseqs: bool, out: str) -> None:
     """Judge generated sequences: validity, uniqueness, novelty (MMseqs2), distribution
     match, diversity, Fréchet distance and the classifier's view, next to three baselines
     (composition, first-order Markov, shuffled training sequences)."""
@@ -80,12 +107,17 @@ def check_generated(generated: str, train_fa: str, reference: str, embed_model: 
     from ..checks.generation import evaluate_generation, mmseqs_nearest
     from ..data.files import write_text
 
-    check_outputs([out], [generated, train_fa, reference])
-    gen, train, ref = _fasta(generated), _fasta(train_fa), _fasta(reference)
+    check_outputs([out], [generated, train_fa, reference, data, splits])
+    gen = _fasta(generated)
+    train, ref = _real_sets(train_fa, reference, data, splits, reference_split)
+    if not train or not ref:
+        from ..errors import ConfigError
+
+        raise ConfigError("check-generated needs training and held-out sequences; one set "
+                          "is empty")
     embed = classify = None
     if embed_model is not None:
-        embedder = _predictor(embed_model, threads)
-        embed = embedder.embed  # noqa: E731
+        embed = _predictor(embed_model, threads).embed
     if classifier is not None:
         clf = _predictor(classifier, threads)
         column = f"p_{clf.class_names[-1]}" if clf.class_names else None
@@ -102,6 +134,21 @@ def check_generated(generated: str, train_fa: str, reference: str, embed_model: 
                    "caveat": CAVEAT if classifier else None})
     write_text(json.dumps(_plain(result), indent=2) + "\n", out)
     click.echo(f"checked {len(gen)} generated sequences -> {out}", err=True)
+
+
+@click.command("report-generation")
+@click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--models", required=True, help="Comma-separated generative model names.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
+              help="Output HTML.")
+def report_generation(dataset_dir: str, models: str, out: str) -> None:
+    """Write the generation report of a task-generative dataset folder: each model's
+    generation.json next to the baselines, a verdict and what it does not show."""
+    from ..report.generation import write_generation_report
+
+    check_outputs([out], [])
+    write_generation_report(dataset_dir, [m for m in models.split(",") if m], out)
+    click.echo(f"generation report -> {out}", err=True)
 
 
 def _predictor(model_dir: str, threads: int):  # noqa: ANN202
@@ -123,4 +170,4 @@ def _plain(value: object) -> object:
     return value
 
 
-__all__ = ["check_generated", "generate"]
+__all__ = ["check_generated", "generate", "report_generation"]

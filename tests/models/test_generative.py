@@ -26,7 +26,7 @@ LO, HI = 10, 13
 VAE = {"channels": [32], "decoder_channels": [32], "kernel_size": 5, "latent_dim": 8,
        "max_gen_len": 20, "kl_warmup": 100}
 GAN = {"channels": [32], "critic_channels": [32], "latent_dim": 16, "max_gen_len": 20,
-       "n_critic": 3, "eval_samples": 64}
+       "n_critic": 1, "eval_samples": 64}
 
 
 def toy(n: int, seed: int) -> list[str]:
@@ -57,7 +57,7 @@ def train_toy(tmp: Path, name: str, params: dict, epochs: int, lr: float) -> Pat
 
 @pytest.fixture(scope="module")
 def vae_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_toy(tmp_path_factory.mktemp("gen"), "vae", VAE, 20, 0.01)
+    return train_toy(tmp_path_factory.mktemp("gen"), "vae", VAE, 12, 0.01)
 
 
 def test_vae_learns_the_toy_language_far_beyond_composition(vae_dir: Path) -> None:
@@ -70,10 +70,10 @@ def test_vae_learns_the_toy_language_far_beyond_composition(vae_dir: Path) -> No
 
 def test_gan_learns_the_motif_beyond_composition(tmp_path: Path) -> None:
     torch.set_num_threads(1)
-    gen = load(str(train_toy(tmp_path, "gan", GAN, 12, 0.002)), device="cpu").generate(200)
+    gen = load(str(train_toy(tmp_path, "gan", GAN, 12, 0.005)), device="cpu").generate(200)
     motif = float(np.mean([MOTIF in s for s in gen]))
     base = float(np.mean([MOTIF in s for s in baselines(toy(128, 0), 200)["composition"]]))
-    assert motif >= 0.1 and base <= 0.02, (motif, base)
+    assert motif >= 0.1 and base <= 0.01, (motif, base)  # seeded: 0.16 vs 0.005
 
 
 def test_generation_reproducible_from_seed(vae_dir: Path) -> None:
@@ -102,8 +102,8 @@ def test_generate_cli_error_rules(tmp_path: Path) -> None:
     assert res.exit_code == 2 and not out.exists()
     assert len(res.output.strip().splitlines()) == 1 and "missing" in res.output
     seqs = toy(24, 2)
-    data = encode_table([f"s{i}" for i in range(24)], seqs, [i % 2 for i in range(24)], "binary",
-                        ["a", "b"])
+    labels = ["ab"[i % 2] for i in range(24)]
+    data = encode_table([f"s{i}" for i in range(24)], seqs, labels, "binary", ["a", "b"])
     cfg = TrainConfig(epochs=1, batch_size=8, quiet=True, threads=1)
     train_model(data.subset(np.arange(16)), data.subset(np.arange(16, 24)), model_name="mlp",
                 model_params={"hidden": [4]}, config=cfg, out_dir=str(tmp_path / "mlp"),
