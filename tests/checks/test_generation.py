@@ -99,3 +99,18 @@ def test_generate_block_in_config() -> None:
     with pytest.raises(ConfigError, match="generate: unknown key"):
         dataset_from_dict("g", {"task": "generative", "inputs": [{"fasta": "a.fa"}],
                                 "generate": {"number": 10}})
+
+
+def test_report_generation_cli(tmp_path: Path) -> None:
+    nearest = lambda q, t: np.zeros(len(q))  # noqa: E731
+    res = evaluate_generation(["ACDKWW", "KKWACD"], TRAIN, ["ACDKY", "KKWAD"], nearest=nearest)
+    model = tmp_path / "models" / "gan"
+    model.mkdir(parents=True)
+    (model / "generation.json").write_text(json.dumps(res))
+    out = tmp_path / "generation.html"
+    cli = CliRunner().invoke(main, ["report-generation", str(tmp_path), "--models", "gan",
+                                    "-o", str(out)])
+    assert cli.exit_code == 0, cli.output
+    html = out.read_text()
+    assert "What this does not show" in html and "No wet-lab validation" in html
+    assert all(f"<td>{s}</td>" in html for s in ("composition", "markov", "shuffled"))
