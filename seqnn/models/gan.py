@@ -142,6 +142,12 @@ class GAN(SeqModel):
         return self.critic.features(self.real_onehot(x, mask))
 
     # -- training and validation -------------------------------------------------------
+    def train(self, mode: bool = True) -> GAN:
+        """Switch mode; the validation sample is drawn again (the weights may have changed,
+        e.g. the best epoch's restored)."""
+        self._bank = None
+        return super().train(mode)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Tokens ``(N, L)``, mask ``(N, L)`` -> critic scores of the real sequences ``(N, 1)``;
         keeps the batch's loss for :meth:`batch_loss` (training: the WGAN-GP losses;
@@ -155,7 +161,7 @@ class GAN(SeqModel):
             dist = profile_distances(self._bank, seqs, self.max_gen_len)
             self._loss = torch.tensor(float(np.nansum(list(dist.values()))), device=x.device)
             return self.critic(real)
-        self._bank = None
+        self._bank = None  # the weights are about to change
         generator_step = int(self.steps) % self.n_critic == 0
         self.steps += 1
         z = torch.randn(len(x), self.latent_dim, device=x.device)

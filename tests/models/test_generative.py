@@ -133,3 +133,26 @@ def test_gan_resume_is_bit_identical(tmp_path: Path) -> None:
     straight = run("a", 2, False)
     run("b", 1, False)
     assert run("b", 2, True) == straight
+
+
+def test_gan_validation_sample_follows_the_weights() -> None:
+    from seqnn.models import get_model
+
+    def build(seed: int) -> torch.nn.Module:
+        torch.manual_seed(seed)
+        return get_model("gan", n_outputs=1, task="unsupervised", **{**GAN, "channels": [8],
+                                                                      "critic_channels": [8]})
+
+    x = torch.tensor([[1, 2, 3, 4, 5, 0], [6, 7, 8, 9, 10, 11]])
+    batch = {"x": x, "mask": x != 0}
+
+    def criterion(model: torch.nn.Module) -> float:
+        model.eval()
+        with torch.no_grad():
+            return float(model.batch_loss(model(x, batch["mask"]), batch))
+
+    a, b = build(0), build(1)
+    before, other = criterion(a), criterion(b)
+    assert before != other
+    a.load_state_dict(b.state_dict())  # as when the best epoch's weights are restored
+    assert criterion(a) == other
