@@ -131,7 +131,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     mu, cov_a, cov_b = a.mean(0) - b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root = linalg.sqrtm(np.atleast_2d(cov_a) @ np.atleast_2d(cov_b))
     root = root.real if np.iscomplexobj(root) else root
-    return float(mu @ mu + np.trace(np.atleast_2d(cov_a) + np.atleast_2d(cov_b) - 2 * root))
+    value = mu @ mu + np.trace(np.atleast_2d(cov_a) + np.atleast_2d(cov_b) - 2 * root)
+    return float(max(value, 0.0))  # rounding can leave a tiny negative for equal sets
 
 
 def _novelty(seqs: list[str], train: list[str], nearest: Nearest | None) -> dict[str, Any]:
