@@ -132,7 +132,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     root = linalg.sqrtm(np.atleast_2d(cov_a) @ np.atleast_2d(cov_b))
     root = root.real if np.iscomplexobj(root) else root
     value = mu @ mu + np.trace(np.atleast_2d(cov_a) + np.atleast_2d(cov_b) - 2 * root)
-    return float(max(value, 0.0))  # rounding can leave a tiny negative for equal sets
+    return float(value) if value > 0 else 0.0  # rounding: a tiny negative for equal sets
 
 
 def _novelty(seqs: list[str], train: list[str], nearest: Nearest | None) -> dict[str, Any]:
