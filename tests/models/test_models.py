@@ -69,7 +69,7 @@ def test_registered_names() -> None:
 
 
 def test_unknown_model_lists_known() -> None:
-    known = r"unknown model 'cnnn'; known: autoencoder, cnn, mlp, rnn"
+    known = r"unknown model 'cnnn'; known: autoencoder, cnn, gan, mlp, rnn, vae"
     with pytest.raises(ValueError, match=known):
         get_model("cnnn", n_outputs=1, task="binary")
     with pytest.raises(ValueError, match="unknown model"):
