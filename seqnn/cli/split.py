@@ -11,19 +11,24 @@ from .options import check_outputs, spec_arg
 @click.argument("sequences", type=click.Path(dir_okay=False))
 @click.option("--spec", help='Split block as JSON, e.g. {"task": "binary", "method": "cluster"}.')
 @click.option("--task", help="binary | multiclass | regression (stratification).")
-@click.option("--method", type=click.Choice(["cluster", "given", "random", "stratified"]))
+@click.option("--method", type=click.Choice(["cluster", "given", "random", "stratified",
+                                             "mutations"]))
 @click.option("--identity", type=float, help="MMseqs2 identity for clustering [0.3].")
 @click.option("--coverage", type=float, help="MMseqs2 coverage for clustering [0.8].")
 @click.option("--fractions", help="train,valid,test fractions [0.8,0.1,0.1].")
 @click.option("--seed", type=int)
 @click.option("--folds", type=int, help="Also assign k cross-validation folds (whole clusters).")
+@click.option("--max-train-mutations", type=int,
+              help="Method mutations: train on variants with <= k mutations, test on the rest.")
+@click.option("--parent", help="Method mutations: reference record id or sequence [consensus].")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Folder for temporary files.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False))
 def split(sequences: str, spec: str | None, task: str | None, method: str | None,
           identity: float | None, coverage: float | None, fractions: str | None,
-          seed: int | None, folds: int | None, workdir: str | None, threads: int, out: str,
+          seed: int | None, folds: int | None, max_train_mutations: int | None,
+          parent: str | None, workdir: str | None, threads: int, out: str,
           summary_path: str | None) -> None:
     """Split a sequences table into train/valid/test (default: MMseqs2 clusters)."""
     from ..split.stage import split_from_options
@@ -32,7 +37,8 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
     options = spec_arg(spec, "--spec")
     given = {"task": task, "method": method, "identity": identity, "coverage": coverage,
              "fractions": [float(x) for x in fractions.split(",")] if fractions else None,
-             "seed": seed, "folds": folds}
+             "seed": seed, "folds": folds, "max_train_mutations": max_train_mutations,
+             "parent": parent}
     options.update({k: v for k, v in given.items() if v is not None})
     split_from_options(sequences, options, out, summary_path, workdir, threads)
 
