@@ -195,3 +195,24 @@ def test_cli_split_mutations_and_config_errors(tmp_path):
                                    "split": {"method": "mutations", "max_train_mutations": 2,
                                              "variants": True, "parent": "wt"}})
     assert spec.split.max_train_mutations == 2 and spec.split.parent == "wt"
+
+
+def test_near_equal_library_falls_back_to_mmseqs_identity(tmp_path):
+    df, parent = library()
+    # 3 test variants lose their first residue: one deletion more, unless it was a substitution
+    expected = [1 + i % 5 + (df["sequence"][i][0] == parent[0]) for i in range(97, 100)]
+    df.loc[df.index[-3:], "sequence"] = df["sequence"].iloc[-3:].str[1:]
+    splits, _ = V.split_mutations(df, 2)
+    found = V.detect(df["sequence"].tolist())
+    assert found["is_variant_library"] and not found["equal_lengths"]
+    from seqnn.split.variant_audit import audit_library
+
+    report, near = audit_library(df, splits, found, V.reference(df, None, found),
+                                 workdir=tmp_path, use_mmseqs=True)
+    block = report["variants"]
+    assert block["identity_audit"] == "mmseqs2" and report["mmseqs"] is not None
+    assert not report["leak"]  # >= 0.3 identity everywhere, yet no identical copy
+    short = near[near["id"].isin(df["id"].iloc[-3:])]
+    assert short["hamming"].isna().all() and (short["identity"] > 0.8).all()
+    assert short["mutations"].tolist() == expected
+    assert near["hamming"].notna().sum() == len(near) - 3
