@@ -26,14 +26,15 @@ import pandas as pd
 from ..data.tables import SPLITS
 from . import leakage
 from .methods import join_splits
-from .variants import as_matrix, mutation_counts, nearest_hamming
+from .variants import as_matrix, mutation_counts, nearest_hamming_sparse
 
 
-def variant_nearest(table: pd.DataFrame, length: int, ref: str) -> tuple[pd.DataFrame,
-                                                                         np.ndarray]:
+def variant_nearest(table: pd.DataFrame, consensus: str, ref: str) -> tuple[pd.DataFrame,
+                                                                            np.ndarray]:
     """Held-out rows of ``table`` (with ``split``): ``id``, ``split``, ``nearest_train_id``,
-    ``identity`` (``1 - hamming / length``; NaN off length ``length``), ``hamming``
+    ``identity`` (``1 - hamming / L``; NaN off the consensus length ``L``), ``hamming``
     (nullable int) and ``mutations`` from ``ref``; plus every row's mutation count."""
+    length = len(consensus)
     seqs = table["sequence"].astype(str).tolist()
     muts = mutation_counts(seqs, ref)
     is_train = (table["split"] == "train").to_numpy()
@@ -41,8 +42,8 @@ def variant_nearest(table: pd.DataFrame, length: int, ref: str) -> tuple[pd.Data
     held = np.flatnonzero(~is_train)
     train = np.flatnonzero(is_train & fits)
     query = held[fits[held]]
-    dist, idx = nearest_hamming(as_matrix([seqs[i] for i in query]),
-                                as_matrix([seqs[i] for i in train]))
+    dist, idx = nearest_hamming_sparse(as_matrix([seqs[i] for i in query]),
+                                       as_matrix([seqs[i] for i in train]), consensus)
     found = idx >= 0
     ids = table["id"].to_numpy(dtype=object)
     near = pd.Series([None] * len(held), index=held, dtype=object)
@@ -111,7 +112,7 @@ def audit_library(df: pd.DataFrame, splits: pd.DataFrame, detection: dict, ref: 
     ``mmseqs2``), ``mutations`` (per split: count -> sequences), ``hamming_to_train`` (per
     held-out split: distance -> sequences), ``test_span`` and the ``summary`` phrase."""
     table = join_splits(df, splits)
-    nearest, muts = variant_nearest(table, int(detection["length"]), ref[1])
+    nearest, muts = variant_nearest(table, str(detection["consensus"]), ref[1])
     equal = bool(detection["equal_lengths"])
     if equal or not use_mmseqs:
         report = leakage.audit(table, splits, identity_threshold, use_mmseqs=False)

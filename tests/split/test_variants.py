@@ -90,10 +90,18 @@ def test_nearest_hamming_chunks_match_brute_force():
     q = rng.integers(65, 69, size=(37, 11), dtype=np.uint8)
     t = rng.integers(65, 69, size=(53, 11), dtype=np.uint8)
     full = (q[:, None, :] != t[None, :, :]).sum(2)
+    ref = "AAAAAAAAAAA"
     for chunk in (1, 50, 500, 1 << 20):  # 1 byte: one pair per block
-        dist, idx = V.nearest_hamming(q, t, chunk_bytes=chunk)
-        assert dist.tolist() == full.min(1).tolist()
-        assert idx.tolist() == full.argmin(1).tolist()
+        for dist, idx in (V.nearest_hamming(q, t, chunk_bytes=chunk),
+                          V.nearest_hamming_sparse(q, t, ref, chunk_bytes=chunk)):
+            assert dist.tolist() == full.min(1).tolist()
+            assert idx.tolist() == full.argmin(1).tolist()
+    df, parent = library()
+    m = V.as_matrix(df["sequence"].tolist())
+    dense, sparse = V.nearest_hamming(m[:30], m[30:]), V.nearest_hamming_sparse(m[:30], m[30:],
+                                                                                 parent)
+    assert dense[0].tolist() == sparse[0].tolist() and dense[1].tolist() == sparse[1].tolist()
+    assert V.nearest_hamming_sparse(m[:3], m[:0], parent)[0].tolist() == [-1] * 3
 
 
 def test_split_by_mutation_count_exact_ids():
