@@ -224,3 +224,21 @@ def test_near_equal_library_falls_back_to_mmseqs_identity(tmp_path):
     assert short["hamming"].isna().all() and (short["identity"] > 0.8).all()
     assert short["mutations"].tolist() == expected
     assert near["hamming"].notna().sum() == len(near) - 3
+
+
+def test_workflow_config_accepts_variant_keys_and_rejects_bad_ones():
+    from seqnn.config import workflow_from_dict
+
+    def config(split: dict) -> dict:
+        return {"datasets": {"dms": {"task": "regression", "inputs": [{"fasta": "lib.fa"}],
+                                     "split": split}},
+                "models": {"mlp": {"model": "mlp"}}}
+
+    wf = workflow_from_dict(config({"method": "mutations", "max_train_mutations": 2,
+                                    "parent": "WT", "variants": "auto",
+                                    "variant_max_mutations": 8, "variant_min_fraction": 0.9}))
+    assert wf.datasets["dms"].split.variant_max_mutations == 8
+    for bad in ({"variants": "maybe"}, {"method": "mutations", "max_train_mutations": -1},
+                {"method": "mutations"}):
+        with pytest.raises(ConfigError):
+            workflow_from_dict(config(bad))
