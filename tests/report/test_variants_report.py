@@ -87,6 +87,7 @@ def test_variant_section_renders(tmp_path):
     build_report(tmp_path / "lib", tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
     assert 'id="variants"' in page and "Test substitutions to the nearest training" in page
+    assert "<b>mutations</b> (max_train_mutations: 2; reference: consensus;" in page
 
 
 def test_no_variant_section_for_other_data(tmp_path):
