@@ -49,13 +49,15 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
 @click.option("--spec", help="Split block as JSON (its identity/coverage are used).")
 @click.option("--identity", type=float, help="Identity threshold for leakage [0.3].")
 @click.option("--no-mmseqs", is_flag=True, help="Only the exact-duplicate checks.")
+@click.option("--variants", type=click.Choice(["auto", "true", "false"]),
+              help="Variant library (audit by mutational distance): detect, force, or never.")
 @click.option("--workdir", type=click.Path(file_okay=False))
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="audit.json")
 @click.option("--nearest", "nearest_path", type=click.Path(dir_okay=False),
               help="Write each held-out sequence's nearest training identity (TSV).")
 def audit(sequences: str, splits: str, spec: str | None, identity: float | None,
-          no_mmseqs: bool, workdir: str | None, threads: int, out: str,
+          no_mmseqs: bool, variants: str | None, workdir: str | None, threads: int, out: str,
           nearest_path: str | None) -> None:
     """Leakage audit: duplicates and each held-out sequence's identity to train."""
     from ..split.stage import audit_from_options
@@ -64,6 +66,8 @@ def audit(sequences: str, splits: str, spec: str | None, identity: float | None,
     options = spec_arg(spec, "--spec")
     if identity is not None:
         options["identity"] = identity
+    if variants is not None:
+        options["variants"] = variants
     report = audit_from_options(sequences, splits, options, out, nearest_path, workdir,
                                 threads, not no_mmseqs)
     for line in report.get("warnings", []):

@@ -196,6 +196,13 @@ def test_cli_split_mutations_and_config_errors(tmp_path):
     res = runner.invoke(main, ["split", seqs, "--method", "mutations", "--max-train-mutations",
                                "9", "-o", str(bad)])
     assert res.exit_code == 2 and "test part is empty" in res.output and not bad.exists()
+    audit = tmp_path / "audit.json"
+    res = runner.invoke(main, ["audit", seqs, str(out), "--variants", "false", "--no-mmseqs",
+                               "-o", str(audit)])
+    assert res.exit_code == 0 and not json.loads(audit.read_text())["variants"][
+        "is_variant_library"]
+    res = runner.invoke(main, ["audit", seqs, str(out), "-o", str(audit)])
+    assert res.exit_code == 0 and "NOTE: variant library (20 sequences" in res.output
     with pytest.raises(ConfigError, match="needs max_train_mutations"):
         dataset_from_dict("d", {"task": "regression", "inputs": [{"fasta": "a.fa"}],
                                 "split": {"method": "mutations"}})
