@@ -24,6 +24,8 @@ TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
 #: upper bounds of ``max_len`` and ``ensemble`` (a model folder outside them is refused too)
 MAX_LEN_LIMIT = 1_000_000
 MAX_ENSEMBLE = 64
+#: the header field / table column marking validation records (biotrainer/FLIP convention)
+DEFAULT_VALID_FIELD = "VALIDATION"
 #: the largest workflow config file read (YAML; aliases are bounded by seqnn.config_safety)
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -45,6 +47,9 @@ class InputSpec:
     header_field: str | None = None  # label from a key=value header field
     header_regex: str | None = None  # label from a regex on the header (group 1)
     split_field: str | None = None  # given split from a key=value header field
+    # with a per-record split (split_field or split_column): a true VALIDATION field or
+    # column moves a train record to valid (biotrainer/FLIP); None switches it off
+    valid_field: str | None = DEFAULT_VALID_FIELD
 
 
 @dataclass(frozen=True)
