@@ -65,9 +65,12 @@ def _given(df: pd.DataFrame, sequences: str, spec: SplitSpec, task: str | None,
     table, info = carve_valid(df, table, task, fraction, spec.seed, clusters)
     if by_cluster:
         info.update(identity=spec.identity, coverage=spec.coverage)
+    where = (f", {info['clusters']} cluster(s) at identity {spec.identity:g}" if by_cluster
+             else "")
     check_parts(table, sequences, "given", f"carving valid_fraction {fraction:g} of "
-                f"{info['n_train_before']} training sequences ({info['how']}) left it empty; "
-                "raise valid_fraction or give validation records")
+                f"{info['n_train_before']} training sequences ({info['how']}{where}) left it "
+                "empty; raise valid_fraction, give validation records"
+                + (" or leave identity unset for a random carve" if by_cluster else ""))
     return table, info
 
 

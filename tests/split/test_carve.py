@@ -117,7 +117,9 @@ def test_given_split_with_valid_is_kept(tmp_path: Path):
      "valid and test parts empty"),
     (["--method", "given", "--identity", "0.5"],  # train is one family: one cluster
      families(n_fam=2, members=3).assign(split=["train"] * 3 + ["test"] * 3),
-     "valid part empty (train 3, valid 0, test 3): carving valid_fraction 0.1 of 3"),
+     "valid part empty (train 3, valid 0, test 3): carving valid_fraction 0.1 of 3 training "
+     "sequences (whole MMseqs2 clusters of the training sequences, 1 cluster(s) at identity "
+     "0.5) left it empty"),
 ])
 def test_an_empty_part_fails_in_the_split_step_in_one_line(tmp_path: Path, args: list,
                                                            df: pd.DataFrame, empty: str):
