@@ -109,6 +109,7 @@ def test_given_split_with_valid_is_kept(tmp_path: Path):
 
 @pytest.mark.parametrize("args, df, empty", [
     (["--method", "given"], _given(20, 0), "test part empty"),
+    (["--method", "given"], _given(0, 10), "the given split has no training sequence"),
     (["--method", "random", "--fractions", "0.9,0.1,0"], _given(20, 0), "test part empty"),
     (["--method", "stratified", "--task", "binary", "--fractions", "0.9,0,0.1"],
      _given(40, 0, task="binary"), "valid part empty"),
