@@ -21,6 +21,8 @@ from .options import check_outputs, spec_arg
 @click.option("--max-train-mutations", type=int,
               help="Method mutations: train on variants with <= k mutations, test on the rest.")
 @click.option("--parent", help="Method mutations: reference record id or sequence [consensus].")
+@click.option("--valid-fraction", type=float,
+              help="Method given without valid records: share of train carved out [0.1].")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Folder for temporary files.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
@@ -28,8 +30,8 @@ from .options import check_outputs, spec_arg
 def split(sequences: str, spec: str | None, task: str | None, method: str | None,
           identity: float | None, coverage: float | None, fractions: str | None,
           seed: int | None, folds: int | None, max_train_mutations: int | None,
-          parent: str | None, workdir: str | None, threads: int, out: str,
-          summary_path: str | None) -> None:
+          parent: str | None, valid_fraction: float | None, workdir: str | None, threads: int,
+          out: str, summary_path: str | None) -> None:
     """Split a sequences table into train/valid/test (default: MMseqs2 clusters)."""
     from ..split.stage import split_from_options
 
@@ -38,9 +40,10 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
     given = {"task": task, "method": method, "identity": identity, "coverage": coverage,
              "fractions": [float(x) for x in fractions.split(",")] if fractions else None,
              "seed": seed, "folds": folds, "max_train_mutations": max_train_mutations,
-             "parent": parent}
+             "parent": parent, "valid_fraction": valid_fraction}
     options.update({k: v for k, v in given.items() if v is not None})
-    split_from_options(sequences, options, out, summary_path, workdir, threads)
+    split_from_options(sequences, options, out, summary_path, workdir, threads,
+                       log=lambda line: click.echo(f"seqnn split: {line}", err=True))
 
 
 @click.command()
