@@ -92,9 +92,11 @@ def variant_section(d: Results) -> str:
     nearest = read_tsv(path) if path.exists() else pd.DataFrame()
     low = (nearest.loc[nearest["split"] == "test", "identity"].min()
            if "identity" in nearest else None)
-    how = ("exact Hamming distances (MMseqs2 all-vs-all alignment skipped)"
-           if block.get("identity_audit") == "hamming" else
-           "MMseqs2 identity (lengths differ) beside Hamming distances among equal lengths")
+    how = {"hamming": "exact Hamming distances (MMseqs2 all-vs-all alignment skipped)",
+           "mmseqs2": "MMseqs2 identity (lengths differ) beside Hamming distances among "
+                      "equal lengths"}.get(str(block.get("identity_audit")),
+                                           "Hamming distances among equal lengths (MMseqs2 "
+                                           "switched off)")
     out = ['<h2 id="variants">3b. Variant library: mutational distance</h2>',
            f"<p>Detected as a variant library (variants: {esc(block.get('mode'))}): "
            f"{fmt(block.get('n'))} sequences, "

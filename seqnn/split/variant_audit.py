@@ -94,9 +94,10 @@ def summary_lines(block: dict) -> tuple[str, str]:
             f"substitutions of the consensus; variants: {block['mode']}): every held-out "
             "variant is a near-copy of training variants, so identity bins say nothing; "
             "audited by Hamming distance to the nearest training variant and mutations from "
-            f"the {block['reference']}" + (" (MMseqs2 alignment skipped)"
-                                           if block["identity_audit"] == "hamming" else
-                                           " (identity from MMseqs2: lengths differ)"))
+            f"the {block['reference']}" + {
+                "hamming": " (MMseqs2 alignment skipped)",
+                "mmseqs2": " (identity from MMseqs2: lengths differ)"}.get(
+                block["identity_audit"], " (no identity audit: MMseqs2 switched off)"))
     return note, phrase
 
 
