@@ -54,7 +54,8 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """How to split: ``cluster`` (MMseqs2, default), ``given``, ``random`` or ``stratified``."""
+    """How to split: ``cluster`` (MMseqs2, default), ``given``, ``random``, ``stratified`` or
+    ``mutations`` (variant libraries: train on <= ``max_train_mutations``)."""
 
     method: str = "cluster"
     identity: float = 0.3
@@ -62,6 +63,12 @@ class SplitSpec:
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     folds: int = 0  # > 1: also a `fold` column, whole clusters per fold (cross-validation)
+    # variant libraries (deep mutational scans), see seqnn.split.variants
+    variants: Any = "auto"  # auto | true | false: audit by mutational distance
+    variant_max_mutations: int = 10
+    variant_min_fraction: float = 0.8
+    max_train_mutations: int | None = None  # method mutations: train on <= k mutations
+    parent: str | None = None  # reference for mutation counts (record id or sequence)
     # method given: the share of train carved out as valid when the given split has none
     # (None = 0.1; seqnn.split.carve)
     valid_fraction: float | None = None
@@ -264,8 +271,10 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
     split = data.pop("split", {}) or {}
     split = _build(SplitSpec, split, f"{where}.split")
     split = SplitSpec(**{**split.__dict__, "fractions": tuple(split.fractions)})
-    if split.method not in ("cluster", "given", "random", "stratified"):
+    if split.method not in ("cluster", "given", "random", "stratified", "mutations"):
         raise ConfigError(f"{where}.split.method: unknown method {split.method!r}")
+    if split.method == "mutations" and split.max_train_mutations is None:
+        raise ConfigError(f"{where}.split: method 'mutations' needs max_train_mutations")
     if len(split.fractions) != 3 or abs(sum(split.fractions) - 1) > 1e-6:
         raise ConfigError(f"{where}.split.fractions: three fractions summing to 1 expected")
     check_valid_fraction(split, f"{where}.split")

@@ -254,6 +254,9 @@ def _verdict(e: dict, audit: dict | None, s: CheckSettings) -> tuple[str, list[d
 def _leak_phrase(audit: dict | None, why: list[dict]) -> str:
     if not audit:
         return "leakage not audited"
+    library = audit.get("variants") or {}
+    if library.get("is_variant_library") and library.get("summary") and not audit.get("leak"):
+        return str(library["summary"])  # identity is uninformative (seqnn.split.variant_audit)
     thr = audit.get("identity_threshold", 0.3)
     frac = (audit.get("fraction_above_threshold") or {}).get("test")
     if frac is None:

@@ -217,6 +217,8 @@ def split_section(d: Results, plot: Plots) -> str:
     ss, audit = d.split_summary, d.leakage
     keys = ("identity", "coverage") if ss.get("method") == "given" else (
         "identity", "coverage", "fractions", "seed")  # a given split has no fractions or seed
+    if ss.get("method") == "mutations":  # variant libraries: seqnn.split.variants
+        keys = ("max_train_mutations", "reference", "fractions", "seed")
     params = [f"{k}: {ss[k]}" for k in keys if k in ss]
     tool = as_dict(audit.get("mmseqs")).get("version")
     out = ['<h2 id="split">3. Split and leakage audit</h2>',

@@ -20,12 +20,13 @@ from ..config import SplitSpec, check_valid_fraction
 from ..data.files import write_table, write_text
 from ..data.tables import read_sequences, read_table
 from ..errors import ConfigError, SeqnnInputError
-from . import leakage
+from . import leakage, variant_audit, variants
 from . import methods as sp
 from .carve import DEFAULT_VALID_FRACTION, carve_valid, check_parts
 
 SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed", "folds",
-              "valid_fraction"}
+              "valid_fraction", "variants", "variant_max_mutations", "variant_min_fraction",
+              "max_train_mutations", "parent"}
 
 
 def _split_spec(options: dict[str, Any]) -> tuple[SplitSpec, str | None]:
@@ -87,9 +88,12 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
     spec, task = _split_spec(options)
     df = read_sequences(sequences, task)
     work = Path(workdir) if workdir else Path(out).parent / layout.SPLIT_WORKDIR
-    carved = None
+    carved, extra = None, {}
     try:
-        if spec.method == "given":
+        if spec.method == "mutations":  # variant libraries: seqnn.split.variants
+            table, extra = variants.split_mutations(df, spec.max_train_mutations, spec.parent,
+                                                    spec.fractions, spec.seed)
+        elif spec.method == "given":
             table, carved = _given(df, sequences, spec, task, "identity" in options, work,
                                    threads)
         elif spec.method == "random":
@@ -113,7 +117,7 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
             f"valid_fraction {carved['valid_fraction']:g}, seed {carved['seed']})")
     if summary_path:
         summary = {"method": spec.method, "identity": spec.identity, "coverage": spec.coverage,
-                   "fractions": list(spec.fractions), "seed": spec.seed,
+                   "fractions": list(spec.fractions), "seed": spec.seed, **extra,
                    **sp.split_summary(df, table, task)}
         if carved:
             summary["valid_carved"] = carved
@@ -129,16 +133,24 @@ def audit_from_options(sequences: str, splits: str, options: dict[str, Any], out
     df = read_sequences(sequences)
     table = read_table(splits, ["id", "split"])
     work = Path(workdir) if workdir else Path(out).parent / layout.AUDIT_WORKDIR
+    found = variants.detect(df["sequence"].astype(str).tolist(), spec.variants,
+                            spec.variant_max_mutations, spec.variant_min_fraction)
     try:
-        nearest = None
-        if use_mmseqs:
-            nearest = leakage.nearest_train_identity(df, table, work, threads, spec.coverage)
-        report = leakage.audit(df, table, spec.identity, work, threads, use_mmseqs=use_mmseqs,
-                          coverage=spec.coverage, nearest=nearest)
+        if found["is_variant_library"]:  # mutational distance, see seqnn.split.variant_audit
+            report, nearest = variant_audit.audit_library(
+                df, table, found, variants.reference(df, spec.parent, found), spec.identity,
+                work, threads, use_mmseqs, spec.coverage)
+        else:
+            nearest = (leakage.nearest_train_identity(df, table, work, threads, spec.coverage)
+                       if use_mmseqs else None)
+            report = leakage.audit(df, table, spec.identity, work, threads,
+                                   use_mmseqs=use_mmseqs, coverage=spec.coverage, nearest=nearest)
+            report["variants"] = {k: v for k, v in found.items() if k != "consensus"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if nearest_path:
-        cols = ["id", "split", "nearest_train_id", "identity"]
+        cols = ["id", "split", "nearest_train_id", "identity"] + [
+            c for c in ("hamming", "mutations") if nearest is not None and c in nearest]
         frame = nearest[cols] if nearest is not None else pd.DataFrame(columns=cols)
         write_table(frame, nearest_path)
     write_text(json.dumps(report, indent=2, default=str), out)
