@@ -15,7 +15,8 @@ thresholds are fields of :class:`CheckSettings` (defaults in brackets).
 * **leakage**: the audit finds more test sequences above the split's identity threshold to
   a training sequence than its leak limit allows;
 * **shortcut not beaten**: the model's test metric (MCC for classification, Spearman for
-  regression, the mean per-label MCC for multi-label) is not above the best shortcut baseline's by at least ``margin`` [0.05];
+  regression, the mean per-label MCC for multi-label) is not above the best shortcut
+  baseline's by at least ``margin`` [0.05];
 * **permutation control not at chance**: the model retrained on shuffled training (and
   validation) labels, repeated with a few seeds, must reach a mean test metric within
   ``max(chance_band, 2 / sqrt(n_test), 2 * sd / sqrt(runs))`` of zero (``chance_band``
@@ -52,8 +53,8 @@ import pandas as pd
 
 from .. import layout
 from ..data.files import read_json
-from ..errors import CheckpointError
 from ..data.labelsets import multi_hot
+from ..errors import CheckpointError
 from ..metrics import bootstrap_ci, multilabel_bootstrap_ci, primary_metric
 from ..modelmeta import read_model_info
 from .bins import IDENTITY_BINS, length_bins, metric_by_bins
