@@ -14,10 +14,15 @@ from click.testing import CliRunner
 from ml_fixture import multilabel_table
 
 from seqnn.checks.baselines import run_baselines
+from seqnn.checks.levels import CheckSettings
+from seqnn.checks.verdict import check_model
 from seqnn.cli.main import main
 from seqnn.config import TrainConfig
+from seqnn.data.controls import permute_labels
 from seqnn.data.encoding import encode_table
 from seqnn.data.labelsets import canonical_label_sets
+from seqnn.report.multilabel import labels_section
+from seqnn.report.results import Results
 from seqnn.training.run import train_model
 
 PARAMS = {"channels": [16], "kernel_size": 9, "pool": "meanmax", "head_hidden": 16,
@@ -81,3 +86,48 @@ def test_predict_writes_probabilities_and_the_label_set(trained: dict, tmp_path:
     assert row["predicted"] == expect
     truth = test["label"].str.replace(";", "|").tolist()
     assert (pred["predicted"] == truth).mean() > 0.7
+
+
+def test_checks_judge_the_model_on_the_mean_label_mcc(trained: dict) -> None:
+    df = trained["df"]
+    base = run_baselines(df, df[["id", "split"]], "multilabel",
+                         baselines=("majority", "aa_composition"))
+    entry = check_model(trained["dir"] / "model", None, base, None, None,
+                        df.set_index("id")["sequence"].str.len(), CheckSettings(bootstrap=100))
+    assert entry["metric"] == "macro_mcc"
+    assert entry["test_metric"] == trained["metrics"]["test"]["macro_mcc"]
+    lo, hi = entry["ci"]
+    assert lo <= entry["test_metric"] <= hi
+    assert entry["delta_vs_best_shortcut"] > 0.3
+    assert "by_length_bin" in entry and "COLLAPSED" not in str(entry["reasons"])
+
+
+def test_report_lists_every_label_and_the_ones_never_predicted(trained: dict) -> None:
+    model = trained["dir"] / "model"
+    results = Results(trained["dir"], {}, {}, {}, {}, {}, None, models={"cnn": {
+        "info": json.loads((model / "model.json").read_text()),
+        "metrics": json.loads((model / "metrics.json").read_text())}})
+    html = labels_section(results)
+    assert all(f"<td>{label}</td>" in html for label in ("long", "motif", "plain"))
+    results.models["cnn"]["metrics"]["test"]["per_label"]["plain"]["predicted"] = 0
+    assert "Never predicted on test:</b> plain" in labels_section(results)
+
+
+def test_permutation_keeps_whole_label_sets(trained: dict) -> None:
+    df = trained["df"]
+    ds = encode_table(df["id"], df["sequence"], df["label"], "multilabel")
+    shuffled = permute_labels(ds, seed=3)
+    assert (shuffled.labels.sum(axis=0) == ds.labels.sum(axis=0)).all()
+    assert sorted(map(tuple, shuffled.labels.tolist())) == sorted(map(tuple, ds.labels.tolist()))
+    assert (shuffled.labels != ds.labels).any()
+
+
+def test_a_record_without_labels_is_one_line_exit_2(tmp_path: Path) -> None:
+    table = tmp_path / "t.tsv"
+    table.write_text("id\tsequence\tlabel\na\tMKV\tA;B\nb\tMKW\t ; \n")
+    spec = json.dumps({"task": "multilabel", "inputs": [{"table": str(table)}]})
+    out = tmp_path / "s.tsv"
+    res = CliRunner().invoke(main, ["ingest", "--spec", spec, "-o", str(out)])
+    assert res.exit_code == 2 and "no label in the label set" in res.output
+    assert "record 'b'" in res.output
+    assert not out.exists()
