@@ -93,3 +93,12 @@ def test_multilabel_metrics_and_thresholds() -> None:
     assert 0.1 < cuts[1] <= 0.4  # b's positives (0.4, 0.45) above it, its negatives below
     assert multilabel_metrics(y, p, cuts)["macro_mcc"] == 1.0
     assert primary_metric("multilabel") == "macro_mcc"
+
+
+def test_a_label_absent_from_test_is_a_caution() -> None:
+    from seqnn.checks.levels import CheckSettings, data_reasons
+
+    stats = {"classes": {"train": {"a;b": 3, "c": 1}, "valid": {"a;b": 1, "c": 1},
+                         "test": {"a": 2}}}
+    reasons = data_reasons(stats, "multilabel", CheckSettings())
+    assert [r["short"] for r in reasons] == ["class b, c absent from test"]
