@@ -73,7 +73,8 @@ from .levels import (
 )
 
 SHORTCUT_NAMES = {"majority": "majority class", "length": "length only",
-                  "aa_composition": "amino-acid composition", "dipeptide": "dipeptide composition"}
+                  "aa_composition": "amino-acid composition", "dipeptide": "dipeptide composition",
+                  "onehot_ridge": "one-hot ridge (fixed length)"}
 
 
 def best_shortcut(baselines: dict, metric: str) -> tuple[str, float] | None:

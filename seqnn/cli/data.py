@@ -17,6 +17,9 @@ from .options import check_outputs, max_record_option, policy_option
 @click.option("--header-field", help="Read labels from a key=value header field (e.g. TARGET).")
 @click.option("--label-separator", help="Labels are multi-label sets split by this (e.g. ';'): "
               "count proteins per label and label sets.")
+@click.option("--split-field", help="Count the given split of a key=value header field (e.g. SET).")
+@click.option("--valid-field", default="VALIDATION", show_default=True,
+              help="With --split-field: a true field moves a train record to valid ('' = off).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as JSON (a list of summaries for several files).")
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(dir_okay=False),
@@ -24,10 +27,11 @@ from .options import check_outputs, max_record_option, policy_option
 @policy_option
 @max_record_option
 def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_column: str,
-            header_field: str | None, label_separator: str | None, as_json: bool, out: str,
-            policy: str, drop_gaps: bool, max_record: int | None) -> None:
+            header_field: str | None, label_separator: str | None, split_field: str | None,
+            valid_field: str, as_json: bool, out: str, policy: str,
+            drop_gaps: bool, max_record: int | None) -> None:
     """Summarise FASTA files, each on its own: records, lengths, residues, duplicates,
-    label balance."""
+    label balance and the given split."""
     from ..data.files import write_text
     from ..data.inspect import inspect_fasta, render_summary
 
@@ -35,7 +39,8 @@ def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_co
     summaries = [inspect_fasta(f, policy=policy, drop_gaps=drop_gaps, labels=labels,
                                id_column=id_column, label_column=label_column,
                                header_field=header_field, max_record=max_record,
-                               label_separator=label_separator)
+                               label_separator=label_separator,
+                               split_field=split_field, valid_field=valid_field or None)
                  for f in fasta]
     if as_json:
         text = json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2)

@@ -17,14 +17,16 @@ from .options import check_outputs, spec_arg
 @click.option("--fractions", help="train,valid,test fractions [0.8,0.1,0.1].")
 @click.option("--seed", type=int)
 @click.option("--folds", type=int, help="Also assign k cross-validation folds (whole clusters).")
+@click.option("--valid-fraction", type=float,
+              help="Method given without valid records: share of train carved out [0.1].")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Folder for temporary files.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False))
 def split(sequences: str, spec: str | None, task: str | None, method: str | None,
           identity: float | None, coverage: float | None, fractions: str | None,
-          seed: int | None, folds: int | None, workdir: str | None, threads: int, out: str,
-          summary_path: str | None) -> None:
+          seed: int | None, folds: int | None, valid_fraction: float | None,
+          workdir: str | None, threads: int, out: str, summary_path: str | None) -> None:
     """Split a sequences table into train/valid/test (default: MMseqs2 clusters)."""
     from ..split.stage import split_from_options
 
@@ -32,9 +34,10 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
     options = spec_arg(spec, "--spec")
     given = {"task": task, "method": method, "identity": identity, "coverage": coverage,
              "fractions": [float(x) for x in fractions.split(",")] if fractions else None,
-             "seed": seed, "folds": folds}
+             "seed": seed, "folds": folds, "valid_fraction": valid_fraction}
     options.update({k: v for k, v in given.items() if v is not None})
-    split_from_options(sequences, options, out, summary_path, workdir, threads)
+    split_from_options(sequences, options, out, summary_path, workdir, threads,
+                       log=lambda line: click.echo(f"seqnn split: {line}", err=True))
 
 
 @click.command()

@@ -102,3 +102,17 @@ def test_a_label_absent_from_test_is_a_caution() -> None:
                          "test": {"a": 2}}}
     reasons = data_reasons(stats, "multilabel", CheckSettings())
     assert [r["short"] for r in reasons] == ["class b, c absent from test"]
+
+
+def test_a_given_split_without_valid_is_carved_per_label(ml_table: Path) -> None:
+    from seqnn.split.carve import carve_valid
+
+    df, _ = load_dataset(dataset_from_dict("ml", _spec(ml_table)))
+    df = df.assign(split=df["split"].replace("valid", "train"))
+    table = df[["id", "split"]].assign(cluster=df["id"])
+    out, record = carve_valid(df, table, "multilabel", 0.2, seed=0)
+    assert "each label" in record["how"]
+    valid = df[df["id"].isin(out["id"][out["split"] == "valid"])]
+    assert abs(len(valid) - 0.2 * (df["split"] == "train").sum()) < 5
+    assert valid["label"].str.contains("motif").mean() == pytest.approx(
+        df["label"][df["split"] == "train"].str.contains("motif").mean(), abs=0.1)
