@@ -100,6 +100,7 @@ class DatasetSpec:
     split: SplitSpec = field(default_factory=SplitSpec)
     max_len: int = DEFAULT_MAX_LEN
     classes: tuple[str, ...] = ()  # class order; binary: the second class is the positive one
+    label_separator: str = ";"  # multilabel: between the labels of one field ("A;B")
 
 
 @dataclass(frozen=True)
@@ -283,8 +284,10 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
     data["classes"] = tuple(str(c) for c in data.get("classes", ()))
     spec = _build(DatasetSpec, {**data, "name": name, "inputs": tuple(specs), "split": split},
                   where)
-    if spec.task not in ("binary", "multiclass", "regression", "unsupervised"):
+    if spec.task not in ("binary", "multiclass", "multilabel", "regression", "unsupervised"):
         raise ConfigError(f"{where}.task: unknown task {spec.task!r}")
+    if not isinstance(spec.label_separator, str) or not spec.label_separator.strip():
+        raise ConfigError(f"{where}.label_separator: a non-empty string expected")
     if spec.policy not in ("map", "strict"):
         raise ConfigError(f"{where}.policy: unknown policy {spec.policy!r}")
     return spec

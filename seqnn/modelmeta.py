@@ -127,13 +127,22 @@ def check_outputs(meta: dict[str, Any], path: Path) -> None:
             raise fail(path, "class_names", "must be a list of non-empty strings")
         if len(set(names)) != len(names):
             raise fail(path, "class_names", "holds a name twice")
-        if "task" in meta and (task != "multiclass" or "n_outputs" in meta):
-            expected = {"binary": 2, "multiclass": n_out}.get(task, 0)
+        if "task" in meta and (task not in ("multiclass", "multilabel") or "n_outputs" in meta):
+            expected = {"binary": 2, "multiclass": n_out, "multilabel": n_out}.get(task, 0)
             if len(names) != expected:
                 raise fail(path, "class_names", f"must hold {expected} name(s) for task "
                            f"{task} with n_outputs {n_out}, got {len(names)}")
     if task in ("binary", "regression") and "n_outputs" in meta and n_out != 1:
         raise fail(path, "n_outputs", f"must be 1 for task {task}, got {n_out}")
+    if "thresholds" in meta:  # multilabel: one decision threshold per label, in 0..1
+        cuts = meta["thresholds"]
+        if not (isinstance(cuts, dict) and isinstance(names, list) and list(cuts) == names
+                and all(is_number(v, 0, 1) for v in cuts.values())):
+            raise fail(path, "thresholds", "must map every class name, in order, to a "
+                       "number in 0..1")
+    sep = meta.get("label_separator", ";")
+    if not (isinstance(sep, str) and 0 < len(sep) <= 8):
+        raise fail(path, "label_separator", f"must be a short string, got {short(sep)}")
 
 
 def check_rules(meta: dict[str, Any], path: Path) -> None:

@@ -128,6 +128,11 @@ def run_baselines(
     table = df.drop(columns=["split"], errors="ignore").merge(
         splits[["id", "split"]], on="id", how="inner", validate="one_to_one")
     table = table[table["label"].notna()]
+    if task == "multilabel":  # one-vs-rest logistic per label (seqnn.checks.multilabel)
+        from .multilabel import multilabel_baselines
+
+        return multilabel_baselines(table, FEATURES, baselines, seed, C_GRID, class_names,
+                                    predictions)
     if task == "regression":
         names: list[str] = []
         y_all = table["label"].to_numpy(dtype=np.float64)

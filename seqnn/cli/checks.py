@@ -13,7 +13,8 @@ from .options import check_outputs
 @click.argument("sequences", type=click.Path(dir_okay=False))
 @click.argument("splits", type=click.Path(dir_okay=False))
 @click.option("--task", required=True,
-              type=click.Choice(["binary", "multiclass", "regression", "unsupervised"]))
+              type=click.Choice(["binary", "multiclass", "multilabel", "regression",
+                                 "unsupervised"]))
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))

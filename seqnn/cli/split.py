@@ -10,7 +10,7 @@ from .options import check_outputs, spec_arg
 @click.command()
 @click.argument("sequences", type=click.Path(dir_okay=False))
 @click.option("--spec", help='Split block as JSON, e.g. {"task": "binary", "method": "cluster"}.')
-@click.option("--task", help="binary | multiclass | regression (stratification).")
+@click.option("--task", help="binary | multiclass | multilabel | regression (stratification).")
 @click.option("--method", type=click.Choice(["cluster", "given", "random", "stratified",
                                              "mutations"]))
 @click.option("--identity", type=float, help="MMseqs2 identity for clustering [0.3].")

@@ -22,6 +22,7 @@ from .fasta import (
     source_name,
 )
 from .flags import DEFAULT_VALID_FIELD, apply_valid_flags
+from .labelsets import label_set_counts, split_label_set
 from .tables import SPLITS, read_table
 
 
@@ -34,6 +35,7 @@ def inspect_fasta(
     label_column: str = "label",
     header_field: str | None = None,
     max_record: int | None = None,
+    label_separator: str | None = None,
     split_field: str | None = None,
     valid_field: str | None = DEFAULT_VALID_FIELD,
 ) -> dict:
@@ -41,6 +43,9 @@ def inspect_fasta(
 
     The file is streamed: memory holds the lengths (4 bytes per record), 8-byte hashes of
     the ids and of the sequences (duplicates), the label counts, and one record at a time.
+    The checks are :func:`~seqnn.data.fasta.read_fasta`'s. With ``label_separator`` the
+    labels are multi-label sets (``A;B``): ``label_sets`` then counts proteins per label,
+    labels per protein and the commonest sets (:func:`~seqnn.data.labelsets.label_set_counts`).
     The checks are :func:`~seqnn.data.fasta.read_fasta`'s. With ``split_field`` the given
     split is counted per part, a true ``valid_field`` moving train records to valid
     (:mod:`seqnn.data.flags`).
@@ -107,7 +112,10 @@ def inspect_fasta(
         summary["split_counts"] = {s: splits[s] for s in SPLITS}
     if label_of is not None or key is not None:
         summary["missing_labels"] = missing
-        if _all_numeric(labelled):
+        if label_separator:
+            sets = [";".join(split_label_set(v, label_separator)) for v in labelled.elements()]
+            summary["label_sets"] = label_set_counts(sets)
+        elif _all_numeric(labelled):
             arr = np.array([float(v) for v in labelled.elements()])
             summary["label_distribution"] = {"mean": float(arr.mean()), "sd": float(arr.std()),
                                              "min": float(arr.min()), "max": float(arr.max())}
@@ -151,6 +159,12 @@ def render_summary(s: dict) -> str:
     ]
     if "label_counts" in s:
         lines.append("labels      " + ", ".join(f"{k}: {v}" for k, v in s["label_counts"].items()))
+    if "label_sets" in s:
+        ls = s["label_sets"]
+        lines.append("labels      " + ", ".join(f"{k}: {v}" for k, v in ls["labels"].items()))
+        lines.append("per protein " + ", ".join(
+            f"{k} label(s): {v}" for k, v in ls["labels_per_protein"].items())
+            + f"; {ls['distinct_label_sets']} distinct label set(s)")
     if "label_distribution" in s:
         d = s["label_distribution"]
         lines.append(f"labels      mean {d['mean']:.3g} sd {d['sd']:.3g} "

@@ -70,8 +70,10 @@ def _as_pairs(sequences: Any) -> list[tuple[str, str]]:
 class Predictor:
     """A loaded model with its recipe; predicts and embeds sequences as training encoded them.
 
-    ``meta`` is ``model.json``; ``task`` is ``binary | multiclass | regression |
-    unsupervised``; ``class_names`` the class order of the ``p_<class>`` columns.
+    ``meta`` is ``model.json``; ``task`` is ``binary | multiclass | multilabel | regression |
+    unsupervised``; ``class_names`` the class order of the ``p_<class>`` columns;
+    multilabel: ``thresholds`` (per label, from ``model.json``) decide the ``predicted``
+    label set, joined by ``label_separator``.
     """
 
     def __init__(self, model: Any, meta: dict[str, Any], device: Any, batch_size: int = 256):
@@ -81,6 +83,11 @@ class Predictor:
         self.max_len, self.truncate = int(meta["max_len"]), str(meta["truncate"])
         self.policy = str(meta.get("alphabet_policy", "map"))
         self.drop_gaps = bool(meta.get("drop_gaps", False))
+        cuts = meta.get("thresholds") or {}  # multilabel: chosen on the validation split
+        self.thresholds: list[float] | None = (
+            [float(cuts.get(c, 0.5)) for c in self.class_names] if self.task == "multilabel"
+            else None)
+        self.label_separator = str(meta.get("label_separator", ";"))
 
     def prepare(self, records: list[tuple[str, str]], source: str | os.PathLike = API_SOURCE,
                 seen: SeenIds | None = None, check_nucleotide: bool = True) -> Chunk:
@@ -139,7 +146,8 @@ class Predictor:
                                on_batch=on_batch)
         lengths = np.fromiter(map(len, chunk.seqs), np.int64, len(chunk.seqs))
         return prediction_table({"id": chunk.ids, "length": lengths}, self.task,
-                                self.class_names, pred["outputs"], pred["predicted"])
+                                self.class_names, pred["outputs"], pred["predicted"],
+                                thresholds=self.thresholds, separator=self.label_separator)
 
     def embed_chunk(self, chunk: Chunk, on_batch: OnBatch | None = None) -> np.ndarray:
         """``model.embed`` of one prepared chunk: ``(N, D)`` ``float32``, input order;

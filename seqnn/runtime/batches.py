@@ -6,7 +6,8 @@ Batch layout (what :class:`PadCollate` returns, right-padded with the pad id 0):
 * ``x`` ``(N, L)`` ``int64`` token ids, ``L`` = longest (cropped) sequence in the batch;
 * ``mask`` ``(N, L)`` bool, True at real residues;
 * ``lengths`` ``(N,)`` ``int64`` (after cropping to ``max_len``);
-* ``y`` ``(N,)`` ``int64`` class index, ``(N,)`` ``float32`` value, or ``None`` without labels;
+* ``y`` ``(N,)`` ``int64`` class index, ``(N,)`` ``float32`` value, ``(N, K)`` ``float32``
+  0/1 multi-label targets, or ``None`` without labels;
 * ``index`` ``(N,)`` ``int64`` positions of the records in the dataset.
 """
 
@@ -44,7 +45,8 @@ class SequenceDataset(Dataset):
     def __getitem__(self, i: int) -> Item:
         start, end = int(self.ds.offsets[i]), int(self.ds.offsets[i + 1])
         row = torch.from_numpy(self.ds.tokens[start:end].astype(np.int64))
-        label = None if self.ds.labels is None else self.ds.labels[i].item()
+        label = None if self.ds.labels is None else self.ds.labels[i]
+        label = label if label is None or np.ndim(label) else label.item()  # multi-label: a row
         return row, end - start, label, int(i)
 
 
@@ -142,7 +144,9 @@ class PadCollate:
         mask = torch.arange(width)[None, :] < lengths[:, None]
         labels = [item[2] for item in items]
         y: torch.Tensor | None = None
-        if labels and labels[0] is not None:
+        if labels and isinstance(labels[0], np.ndarray):  # multi-label (K,) 0/1 rows
+            y = torch.from_numpy(np.stack(labels).astype(np.float32))
+        elif labels and labels[0] is not None:
             dtype = torch.float32 if isinstance(labels[0], float) else torch.int64
             y = torch.tensor(labels, dtype=dtype)
         index = torch.tensor([item[3] for item in items], dtype=torch.int64)

@@ -5,6 +5,7 @@ Output layouts (rows in dataset order):
 
 * binary ``(N, 2)`` probabilities ``[1 - p, p]``, ``p = sigmoid(logit)``, column 1 being
   ``class_names[1]`` (the positive class); multiclass ``(N, C)`` softmax probabilities;
+* multilabel ``(N, K)`` per-label probabilities ``sigmoid(logit)``;
 * regression ``(N,)`` values (``(N, K)`` for ``K > 1`` outputs);
 * autoencoder ``(N,)`` per-sequence reconstruction accuracy (correct residues / length).
 """
@@ -51,6 +52,8 @@ def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any]) ->
         return torch.stack([1 - p, p], 1).cpu().numpy()
     if task == "multiclass":
         return torch.softmax(raw, 1).cpu().numpy()
+    if task == "multilabel":
+        return torch.sigmoid(raw).cpu().numpy()
     return raw.squeeze(1).cpu().numpy() if raw.shape[1] == 1 else raw.cpu().numpy()
 
 
@@ -116,7 +119,9 @@ def predict_dataset(
 
     ``outputs`` follow the module-doc layouts (probabilities, values or per-sequence
     reconstruction accuracy), rows in dataset order; ``predicted`` is the argmax class index
-    ``(N,)`` for classification, the values for regression, ``None`` for an autoencoder;
+    ``(N,)`` for classification, ``(N, K)`` booleans at 0.5 for multilabel (the thresholds
+    of ``model.json`` are applied by the prediction table), the values for regression,
+    ``None`` for an autoencoder;
     ``loss`` is the mean reconstruction loss for an autoencoder, else NaN. ``on_batch`` as
     in :func:`run_model`.
     """
@@ -127,7 +132,8 @@ def predict_dataset(
     if task == "unsupervised":
         return {"ids": ds.ids, "outputs": out[:, 0] / np.maximum(out[:, 1], 1), "predicted": None,
                 "loss": loss, "counts": out}
-    predicted = out.argmax(1) if task in ("binary", "multiclass") else out
+    predicted = (out.argmax(1) if task in ("binary", "multiclass")
+                 else out >= 0.5 if task == "multilabel" else out)
     return {"ids": ds.ids, "outputs": out, "predicted": predicted, "loss": loss}
 
 

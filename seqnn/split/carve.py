@@ -49,8 +49,9 @@ def carve_valid(df: pd.DataFrame, table: pd.DataFrame, task: str | None, fractio
     if clusters is not None:
         how = "whole MMseqs2 clusters of the training sequences"
         part = _assign_groups(ids.map(clusters).to_numpy(), _strata(train, task), weights, seed)
-    elif task in ("binary", "multiclass"):
-        how = "stratified random (each class keeps its share)"
+    elif task in ("binary", "multiclass", "multilabel"):
+        how = ("stratified random (each label keeps its share)" if task == "multilabel"
+               else "stratified random (each class keeps its share)")
         part = _assign_groups(np.arange(len(ids)), _strata(train, task), weights, seed)
     else:
         how = "random"

@@ -25,7 +25,7 @@ from ..layout import HISTORY, member_dir
 from ..models.ensemble import Ensemble
 from ..runtime.checkpoint import load_model, save_model
 from ..runtime.device import select_device
-from .evaluation import evaluate_run
+from .evaluation import evaluate_run, valid_thresholds
 from .single import train_single
 
 
@@ -73,7 +73,10 @@ def train_ensemble(
                   train_config={**record["train_config"], "ensemble": config.ensemble,
                                 "seed": config.seed})
     write_table(pd.concat(histories, ignore_index=True), out / HISTORY)
-    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes)
+    thresholds = valid_thresholds(model, valid, config, device)  # multilabel: the average's
+    if thresholds is not None:
+        record["thresholds"] = dict(zip(train.class_names, thresholds, strict=True))
+    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes, thresholds)
                if evaluate else None)
     save_model(out, model, record)
     first = summaries[0]

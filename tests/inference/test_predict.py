@@ -236,7 +236,7 @@ BAD_META = [
     ({"drop_gaps": "yes"}, "'drop_gaps' must be true or false"),
     ({"identity_threshold": 2}, "'identity_threshold' must be a number in 0..1"),
     ({"ensemble": 100000}, "'ensemble' must be an integer in 1..64"),
-    ({"task": "multilabel"}, "'task' must be one of binary, multiclass, regression"),
+    ({"task": "ranking"}, "'task' must be one of binary, multiclass, multilabel, regression"),
     ({"n_outputs": 2}, "'n_outputs' must be 1 for task binary, got 2"),
     ({"model": "transformer"}, "'model' must be one of autoencoder, cnn, mlp, rnn"),
     ({"params": {"channels": [10**8]}}, "'params.channels' must be an integer in 0..1000000"),

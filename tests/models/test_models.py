@@ -34,7 +34,7 @@ TINY = {
     "autoencoder": {"channels": [8], "decoder_channels": [8], "kernel_size": 3,
                     "hidden_size": 8, "latent_dim": 8, "pos_dim": 4},
 }
-N_OUT = {"binary": 1, "multiclass": 3, "regression": 2, "unsupervised": 1}
+N_OUT = {"binary": 1, "multiclass": 3, "multilabel": 3, "regression": 2, "unsupervised": 1}
 
 
 def random_batch(n: int, lo: int, hi: int, seed: int, extra: int = 0
