@@ -16,8 +16,9 @@ from seqnn.cli import main
 from seqnn.data.files import read_json
 
 PACKAGE = Path(seqnn.__file__).parent
-COMMANDS = {"audit", "baselines", "check", "embed", "encode", "evaluate", "ingest", "inspect",
-            "models", "predict", "prepare", "report", "report-index", "run", "split", "train"}
+COMMANDS = {"audit", "baselines", "check", "embed", "encode", "evaluate", "explain", "ingest",
+            "inspect", "models", "predict", "prepare", "report", "report-index", "run", "split",
+            "train"}
 
 
 @pytest.mark.parametrize(("cls", "base"), [

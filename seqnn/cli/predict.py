@@ -14,6 +14,14 @@ from .options import DEVICE, DEVICE_HELP, check_outputs, max_record_option
 def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
     """Options shared by ``predict`` and ``embed``."""
     f = max_record_option(f)
+    f = _common_device(f)
+    f = click.argument("input_path", metavar="INPUT",
+                       type=click.Path(dir_okay=False, allow_dash=True))(f)
+    return click.argument("model_dir", type=click.Path(file_okay=False))(f)
+
+
+def _common_device(f):  # noqa: ANN001, ANN202 - click decorator stack
+    """The chunk, thread, device and batch options of ``predict``, ``embed``, ``explain``."""
     f = click.option("--chunk-size", type=click.IntRange(min=1), default=10_000,
                      show_default=True, help="Records read and predicted per chunk.")(f)
     f = click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -21,11 +29,8 @@ def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
                           "[default: torch's choice].")(f)
     f = click.option("--device", type=DEVICE, default="auto", show_default=True,
                      help=DEVICE_HELP)(f)
-    f = click.option("--batch-size", type=click.IntRange(min=1), default=256,
-                     show_default=True)(f)
-    f = click.argument("input_path", metavar="INPUT",
-                       type=click.Path(dir_okay=False, allow_dash=True))(f)
-    return click.argument("model_dir", type=click.Path(file_okay=False))(f)
+    return click.option("--batch-size", type=click.IntRange(min=1), default=256,
+                        show_default=True)(f)
 
 
 def _load(model_dir: str, device: str, batch_size: int, threads: int | None):  # noqa: ANN202

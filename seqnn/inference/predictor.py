@@ -158,6 +158,20 @@ class Predictor:
         """Embeddings ``(N, D)`` ``float32`` of sequences given as for :meth:`predict`."""
         return self.embed_chunk(self.prepare(_as_pairs(sequences)))
 
+    def explain(self, sequences: Any, method: str = "gradxinput", target: str | None = None,
+                steps: int = 32, ism_max_len: int = 1000) -> pd.DataFrame:
+        """Per-residue explanations of sequences given as for :meth:`predict`: the long table
+        of ``seqnn explain`` (:mod:`seqnn.inference.explain_files`) as a DataFrame.
+        ``method`` is ``gradxinput``, ``ig`` (``steps`` interpolation steps) or ``ism``
+        (windows of ``ism_max_len``); ``target`` a class name (default: the predicted one)."""
+        from .explain import explainer_for
+        from .explain_files import explain_frame
+
+        chunk = self.prepare(_as_pairs(sequences))
+        items = explainer_for(self).explain(chunk.ids, chunk.seqs, method, target, steps,
+                                            ism_max_len)
+        return explain_frame(items, method)
+
 
 def finish_rows(frame: pd.DataFrame, chunk: Chunk, identity: np.ndarray | None = None,
                 threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
