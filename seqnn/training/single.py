@@ -26,7 +26,7 @@ from ..layout import HISTORY
 from ..runtime.batches import dataset_hash
 from ..runtime.checkpoint import save_model
 from ..runtime.device import limit_primitive_cache
-from .evaluation import evaluate_run
+from .evaluation import evaluate_run, valid_temperature
 from .loop import Trainer, n_outputs_for
 from .state import load_state
 
@@ -71,7 +71,11 @@ def train_single(
     model = trainer.model
     metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out, notes)
                if evaluate else None)
-    save_model(out, model, _model_record(trainer, train, model_name, meta))
+    record = _model_record(trainer, train, model_name, meta)
+    temperature = valid_temperature(model, valid, config, trainer.device)
+    if temperature is not None:
+        record["temperature"] = temperature
+    save_model(out, model, record)
     return {
         "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
         "monitor": trainer.monitor, "epochs_run": trainer.epoch,

@@ -143,7 +143,8 @@ def _model(mdir: Path, name: str, task: str, ids: list, split: np.ndarray, label
     classes = [] if task == "regression" else ["neg", "pos"]
     _dump(mdir / "model.json", {"model": name, "params": {"channels": 64, "kernel_size": 9},
                                 "task": task, "class_names": classes, "best_epoch": 4,
-                                "max_len": 100, "truncate": "ends"})
+                                "max_len": 100, "truncate": "ends",
+                                **({} if task == "regression" else {"temperature": 1.5})})
     _dump(mdir / "history.csv", _history(8, metric))
     keys = (("spearman", "pearson", "r2", "rmse") if task == "regression"
             else ("accuracy", "balanced_accuracy", "macro_f1", "mcc", "roc_auc"))
@@ -203,8 +204,9 @@ def test_report_binary_has_verdicts_plots_and_leak_warning(binary: Path, tmp_pat
     assert "&lt;script&gt;" in text  # a nasty warning is escaped, not executed
     assert "NOT at chance" in text and "3 U-&gt;C, 1 B-&gt;X" in text
     # summary chart; dataset: length, composition, identity; cnn/rnn: curves, confusion, ROC,
-    # bins; ae: 2
-    assert text.count("data:image/png;base64,") == 1 + 3 + 2 * 4 + 2
+    # reliability, bins; ae: 2
+    assert text.count("data:image/png;base64,") == 1 + 3 + 2 * 5 + 2
+    assert text.count("Calibration on test: temperature 1.500 (fitted on valid") == 2
     assert NA not in text.split('id="models"')[1].split('id="baselines"')[0]
     _assert_split_and_baselines(text, "workflow")
 
@@ -363,7 +365,8 @@ def test_roc_needs_two_classes(binary: Path, tmp_path: Path):
 def test_evaluate_model_dir_makes_the_plots_for_each_task(binary: Path, tmp_path: Path):
     made = plots.evaluate_model_dir(binary / "models" / "cnn", tmp_path / "cnn")
     assert sorted(Path(p).name for p in made) == [
-        "confusion.png", "learning_curves.png", "metric_by_bin.png", "roc_pr.png"]
+        "confusion.png", "learning_curves.png", "metric_by_bin.png", "reliability.png",
+        "roc_pr.png"]
     made = plots.evaluate_model_dir(binary / "models" / "autoencoder", tmp_path / "ae")
     assert sorted(Path(p).name for p in made) == ["learning_curves.png", "reconstruction.png"]
     reg = make_dataset(tmp_path / "reg", task="regression")
