@@ -13,7 +13,7 @@ import numpy as np
 
 from ..calibration import calibration_summary
 from .figures import FIGSIZE, PathLike, PlotUnavailable, pyplot, read_predictions, save_png
-from .html import esc, fmt
+from .html import esc, fmt, html_table
 
 
 def test_calibration(predictions_tsv: PathLike, class_names: Sequence[str] | None,
@@ -75,4 +75,32 @@ def calibration_note(predictions_tsv: PathLike, info: Mapping) -> str:
             f"{fmt(s['brier_after'])} ({esc(str(s['n']))} sequences).</p>")
 
 
-__all__ = ["calibration_note", "plot_reliability", "test_calibration"]
+def coverage_table(entry: Mapping) -> str:
+    """The achieved test coverage of the conformal sets (``checks.json``:
+    ``conformal_coverage``) per identity bin against each nominal level, as an HTML table
+    (empty without it). A cell more than 3 standard errors under its level is marked."""
+    cov = entry.get("conformal_coverage") if isinstance(entry, Mapping) else None
+    if not isinstance(cov, Mapping) or not cov:
+        return ""
+    levels = [k for k in cov if isinstance(cov[k], Mapping)]
+    groups = list(dict.fromkeys(g for k in levels for g in cov[k]))
+    rows = []
+    for g in groups:
+        cells = [esc(g)]
+        for k in levels:
+            c = cov[k].get(g) or {}
+            n, got = c.get("n"), c.get("coverage")
+            if not n or got is None:
+                cells.append("")
+                continue
+            low = float(k) - 3 * (float(k) * (1 - float(k)) / n) ** 0.5
+            text = f"{fmt(got)} (n={fmt(n)})"
+            cells.append(f'<span class="bad">{text}</span>' if got < low else text)
+        rows.append(cells)
+    header = ["Identity bin", *(f"{float(k):.0%} nominal" for k in levels)]
+    return ("<p>Conformal prediction sets (calibrated on valid, per identity-to-train bin; "
+            "<code>seqnn predict --coverage</code>): achieved coverage on test.</p>"
+            + html_table(header, rows))
+
+
+__all__ = ["calibration_note", "coverage_table", "plot_reliability", "test_calibration"]

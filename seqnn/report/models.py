@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import layout
 from ..data.tables import SPLITS
-from .calibration_plots import calibration_note, plot_reliability
+from .calibration_plots import calibration_note, coverage_table, plot_reliability
 from .data_plots import plot_metric_by_bin
 from .figures import AUTOENCODER_TASKS, read_tsv
 from .html import (
@@ -178,7 +178,7 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
             f'</h3><p class="muted">{recipe}. {esc(_history_note(mdir))}</p>'
             + _cut_note(info, m.get("cuts")) + _data_warnings(m["metrics"])
             + _metrics_table(m["metrics"])
-            + (calibration_note(pred, info) if pred.exists() else "")
+            + (calibration_note(pred, info) if pred.exists() else "") + coverage_table(c)
             + _class_detail(m.get("classes"))
             + f'<div class="plots">{"".join(figs)}</div></div>')
 

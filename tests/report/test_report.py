@@ -53,6 +53,8 @@ def _check(name: str, status: str, verdict: str, metric: float) -> dict:
                             "0.3-0.5": {"n": 3, "metric": metric},
                             ">=0.7": {"n": 1, "metric": None}},
         "by_length_bin": {"<50": {"n": 4, "metric": metric}, ">=50": {"n": 6, "metric": 0.5}},
+        "conformal_coverage": {"0.9": {"all": {"n": 400, "coverage": 0.9},
+                                       "<0.3": {"n": 100, "coverage": 0.7}}},
     }
 
 
@@ -207,6 +209,8 @@ def test_report_binary_has_verdicts_plots_and_leak_warning(binary: Path, tmp_pat
     # reliability, bins; ae: 2
     assert text.count("data:image/png;base64,") == 1 + 3 + 2 * 5 + 2
     assert text.count("Calibration on test: temperature 1.500 (fitted on valid") == 2
+    assert "<th>90% nominal</th>" in text and "<td>0.900 (n=400)</td>" in text
+    assert '<span class="bad">0.700 (n=100)</span>' in text  # under 3 standard errors
     assert NA not in text.split('id="models"')[1].split('id="baselines"')[0]
     _assert_split_and_baselines(text, "workflow")
 
