@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import layout
 from ..data.tables import SPLITS
+from .attribution_section import attribution_detail
 from .calibration_plots import calibration_note, coverage_table, plot_reliability
 from .data_plots import plot_metric_by_bin
 from .figures import AUTOENCODER_TASKS, read_tsv
@@ -180,7 +181,8 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
             + _metrics_table(m["metrics"])
             + (calibration_note(pred, info) if pred.exists() else "") + coverage_table(c)
             + _class_detail(m.get("classes"))
-            + f'<div class="plots">{"".join(figs)}</div></div>')
+            + f'<div class="plots">{"".join(figs)}</div>'
+            + attribution_detail(mdir, name, plot) + "</div>")
 
 
 def _data_warnings(metrics: Mapping) -> str:

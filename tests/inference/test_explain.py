@@ -4,6 +4,7 @@ once on a planted motif."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -154,3 +155,87 @@ def test_an_autoencoder_is_refused(tmp_path):
     res = run("explain", tmp_path / "ae", tmp_path / "x.fa", "-o", tmp_path / "o.tsv")
     assert res.exit_code == 2 and "explain needs a supervised model" in res.output
     assert not (tmp_path / "o.tsv").exists()
+
+
+def composition_model(tmp_path):
+    """A hand-built linear model on residue frequencies (mean-pooled one-hot): a pure
+    composition shortcut, weights = 10 x (class frequency difference)."""
+    from seqnn.data.alphabet import STANDARD
+
+    model = get_model("mlp", n_outputs=1, task="binary", pool="mean", log_length=False,
+                      hidden=[], dropout=0.0)
+    pos, neg = composition_probs()
+    with torch.no_grad():
+        model.out.weight.zero_()
+        model.out.weight[0, :20] = torch.tensor(10 * (pos - neg) * 20, dtype=torch.float32)
+        model.out.bias.zero_()
+    save_model(tmp_path / "comp", model, {"task": "binary", "class_names": ["neg", "pos"],
+                                          "n_outputs": 1, "max_len": 60, "truncate": "right"})
+    assert len(STANDARD) == 20
+    return seqnn.load(tmp_path / "comp", "cpu")
+
+
+def composition_probs():
+    from seqnn.data.alphabet import STANDARD
+
+    pos, neg = np.ones(20), np.ones(20)
+    for r, w in (("K", 4), ("R", 2)):
+        pos[STANDARD.index(r)] = w
+    for r, w in (("D", 4), ("E", 2)):
+        neg[STANDARD.index(r)] = w
+    return pos / pos.sum(), neg / neg.sum()
+
+
+def test_attribution_summary_flags_a_composition_model_not_a_motif_model(motif_model,
+                                                                       tmp_path):
+    from seqnn.data.alphabet import STANDARD
+    from seqnn.inference.attribution_summary import summarize
+
+    rng = np.random.default_rng(5)
+    pos, neg = composition_probs()
+    labels = ["pos", "neg"] * 20
+    seqs = ["".join(rng.choice(list(STANDARD), 50, p=pos if c == "pos" else neg))
+            for c in labels]
+    comp = summarize(composition_model(tmp_path), [f"c{i}" for i in range(40)], seqs, labels)
+    assert comp["residues"]["eta2"] == pytest.approx(1.0)
+    assert comp["residues"]["rho"] > 0.6
+    assert any(f.startswith("attributions track composition") for f in comp["flags"])
+    assert comp["termini"]["residue_share"] == pytest.approx(0.2)
+    assert len(comp["maps"]) == 4 and {m["class"] for m in comp["maps"]} == {"pos", "neg"}
+    test = motif_model["test"]
+    motif = summarize(motif_model["predictor"], [r[0] for r in test], [r[1] for r in test],
+                      [r[2] for r in test])
+    assert motif["flags"] == [] and motif["n"] == 16
+
+
+def test_a_terminal_attribution_is_flagged():
+    from seqnn.inference.attribution_summary import _record_stats, flags
+
+    a = np.zeros(40)
+    a[[0, 1, 39]] = 1.0
+    a[20] = 0.5
+    s = _record_stats("A" * 40, a)
+    assert s["term_mass"] == pytest.approx(3 / 3.5) and s["term_res"] == pytest.approx(0.2)
+    summary = {"termini": {"fraction": 0.1, "attribution_share": s["term_mass"],
+                           "residue_share": s["term_res"],
+                           "ratio": s["term_mass"] / s["term_res"]},
+               "residues": {"eta2": None, "rho": None}}
+    assert flags(summary)[0].startswith("attributions concentrate on the termini: 86%")
+
+
+def test_evaluate_writes_the_attribution_summary(motif_model, tmp_path):
+    import shutil
+
+    ds = tmp_path / "results" / "motif"
+    shutil.copytree(motif_model["dir"], ds / "models" / "cnn")
+    test = motif_model["test"]
+    pd.DataFrame({"id": [r[0] for r in test], "sequence": [r[1] for r in test],
+                  "label": [r[2] for r in test], "source": "x"}).to_csv(
+        ds / "sequences.tsv", sep="\t", index=False)
+    pd.DataFrame({"id": [r[0] for r in test], "split": ["test"] * 16, "cluster": 0}).to_csv(
+        ds / "splits.tsv", sep="\t", index=False)
+    res = run("evaluate", ds / "models" / "cnn", "-o", ds / "models" / "cnn" / "plots")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((ds / "models" / "cnn" / "plots" / "attributions.json").read_text())
+    assert summary["n"] == 16 and summary["flags"] == []
+    assert set(summary["residues"]["by_class"]) == {"pos", "neg"}

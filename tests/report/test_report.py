@@ -516,3 +516,29 @@ def test_data_warnings_of_metrics_json_are_shown(binary: Path, tmp_path: Path):
     _dump(path, {**metrics, "warnings": [note]})
     cnn = _build(binary, tmp_path).split('id="model-cnn"')[1].split('id="model-')[0]
     assert f'<p class="bad">Warning: {note}</p>' in cnn and cnn.count("Warning:") == 1
+
+
+def test_attribution_flags_and_plots_from_attributions_json(binary: Path, tmp_path: Path):
+    from seqnn.report import attribution_section
+
+    plots_dir = binary / "models" / "cnn" / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    by_class = {c: {"attribution": list(np.linspace(-0.1, 0.1, 20)),
+                    "composition_diff": list(np.linspace(-0.02, 0.02, 20))}
+                for c in ("neg", "pos")}
+    _dump(plots_dir / "attributions.json", {
+        "n": 40, "rule": "the rule", "alphabet": "ACDEFGHIKLMNPQRSTVWY",
+        "termini": {"fraction": 0.1, "attribution_share": 0.5, "residue_share": 0.2,
+                    "ratio": 2.5},
+        "residues": {"by_class": by_class, "rho": 0.9, "eta2": 0.95},
+        "maps": [{"id": "P1", "class": "pos", "target": "pos", "sequence": "ACD",
+                  "scores": [0.1, -0.2, 0.3]}],
+        "flags": ["attributions concentrate on the termini: 50%"]})
+    text = _build(binary, tmp_path)
+    summary = text.split('id="summary"')[1].split('id="models"')[0]
+    assert '<p class="bad">Attribution shortcut: attributions concentrate on the termini: 50%.' \
+        in summary
+    assert 'alt="cnn attribution shortcuts"' in text and 'alt="cnn attribution maps"' in text
+    assert "Flag rule: the rule." in text
+    (plots_dir / "attributions.json").write_text("[1, 2]")
+    assert attribution_section.attribution_flags(binary / "models" / "cnn") == ""
