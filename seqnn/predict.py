@@ -1,7 +1,8 @@
 """Public face of prediction: :func:`load` a model folder as a :class:`Predictor`, then
 ``predict`` / ``embed`` / ``explain`` sequences, or stream whole FASTA files with
 :func:`predict_file`, :func:`embed_file` and :func:`explain_file`. The code lives in
-:mod:`seqnn.inference`; this module re-exports it. The prediction table's columns are described in :mod:`seqnn.inference.predictor`.
+:mod:`seqnn.inference`; this module re-exports it. The prediction table's columns are
+described in :mod:`seqnn.inference.predictor`.
 """
 
 from __future__ import annotations
