@@ -59,7 +59,7 @@ def plot_attribution_summary(summary: Mapping, path: Any) -> None:
         color = f"C{k % 10}"
         for letter, xi, yi in zip(alphabet, x, y, strict=False):
             bx.text(xi, yi, letter, color=color, ha="center", va="center", fontsize=8)
-        bx.scatter(x, y, s=0, label=str(c)[:20])
+        bx.plot([], [], "s", color=color, label=str(c)[:20])  # legend entry in the colour
         bx.update_datalim(np.column_stack([x, y]))
     bx.autoscale_view()
     bx.axhline(0, color="0.8", lw=0.5)

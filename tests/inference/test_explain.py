@@ -85,7 +85,9 @@ def test_mutating_the_motif_lowers_the_positive_logit_by_the_predicted_change(mo
     assert (motif["delta"] < 0).mean() > 0.9  # breaking WHW lowers the positive logit
     row = motif.iloc[0]
     mutant = seq[: row.position - 1] + row.mt + seq[row.position:]
-    p = pred.predict({"wt": seq, "mt": mutant})["p_pos"].to_numpy()
+    raw = seqnn.load(motif_model["dir"], "cpu")
+    raw.temperature = 1.0  # the logit itself, before the calibration predict applies
+    p = raw.predict({"wt": seq, "mt": mutant})["p_pos"].to_numpy(dtype=float)
     logit = np.log(p / (1 - p))
     assert row.delta == pytest.approx(logit[1] - logit[0], abs=1e-4)
 
