@@ -186,8 +186,8 @@ def write_summary(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
                   device: str = "cpu") -> Path | None:
     """Summarise the model in ``model_dir`` on its dataset's test split (the
     ``sequences.tsv`` and ``splits.tsv`` two folders up) into ``out_dir/attributions.json``;
-    ``None`` (nothing written) for an autoencoder or when those files or test records are
-    missing."""
+    ``None`` (nothing written) for a model that is not binary, multiclass or regression, or
+    when those files or labelled test records are missing."""
     from ..data.files import write_text
     from ..layout import ATTRIBUTIONS, MODEL_META, SEQUENCES, SPLITS
     from .predictor import load
@@ -198,7 +198,7 @@ def write_summary(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
             or not (root / SPLITS).is_file():
         return None
     predictor = load(md, device=device)
-    if predictor.task == "unsupervised":
+    if predictor.task not in ("binary", "multiclass", "regression"):
         return None
     seqs = pd.read_csv(root / SEQUENCES, sep="\t", dtype={"id": str, "label": str},
                        keep_default_na=False)
@@ -208,6 +208,11 @@ def write_summary(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
         return None
     if predictor.task == "regression":
         labels = [float(x) for x in labels]
+    else:  # a class the model does not know (absent from its training) has no target
+        keep = [i for i, x in enumerate(labels) if str(x) in predictor.class_names]
+        ids, raw, labels = ([v[i] for i in keep] for v in (ids, raw, labels))
+        if not ids:
+            return None
     summary = summarize(predictor, ids, raw, labels)
     path = Path(out_dir) / ATTRIBUTIONS
     write_text(json.dumps(summary) + "\n", path)
