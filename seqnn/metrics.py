@@ -194,3 +194,9 @@ def bootstrap_ci(
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(arr, [tail, 100 - tail])
     return float(low), float(high)
+
+
+#: bins of a held-out sequence's identity to its nearest training sequence, ``[low, high)``
+#: and name: the metric-by-identity breakdown of the checks and the report
+IDENTITY_BINS = [(0.0, 0.3, "<0.3"), (0.3, 0.5, "0.3-0.5"), (0.5, 0.7, "0.5-0.7"),
+                 (0.7, 1.01, ">=0.7")]

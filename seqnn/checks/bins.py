@@ -7,10 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..metrics import classification_metrics, regression_metrics
-
-IDENTITY_BINS = [(0.0, 0.3, "<0.3"), (0.3, 0.5, "0.3-0.5"), (0.5, 0.7, "0.5-0.7"),
-                 (0.7, 1.01, ">=0.7")]
+from ..metrics import IDENTITY_BINS, classification_metrics, regression_metrics
 
 
 def _metric_of(pred: pd.DataFrame, task: str, class_names: list[str], metric: str) -> float | None:

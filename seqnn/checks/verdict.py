@@ -72,7 +72,8 @@ from .levels import (
 from .reliability import store_reliability
 
 SHORTCUT_NAMES = {"majority": "majority class", "length": "length only",
-                  "aa_composition": "amino-acid composition", "dipeptide": "dipeptide composition"}
+                  "aa_composition": "amino-acid composition", "dipeptide": "dipeptide composition",
+                  "onehot_ridge": "one-hot ridge (fixed length)"}
 
 
 def best_shortcut(baselines: dict, metric: str) -> tuple[str, float] | None:
@@ -256,6 +257,9 @@ def _verdict(e: dict, audit: dict | None, s: CheckSettings) -> tuple[str, list[d
 def _leak_phrase(audit: dict | None, why: list[dict]) -> str:
     if not audit:
         return "leakage not audited"
+    library = audit.get("variants") or {}
+    if library.get("is_variant_library") and library.get("summary") and not audit.get("leak"):
+        return str(library["summary"])  # identity is uninformative (seqnn.split.variant_audit)
     thr = audit.get("identity_threshold", 0.3)
     frac = (audit.get("fraction_above_threshold") or {}).get("test")
     if frac is None:

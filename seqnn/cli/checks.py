@@ -19,7 +19,8 @@ from .options import check_outputs
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
 def baselines(sequences: str, splits: str, task: str, seed: int, classes: str | None,
               out: str) -> None:
-    """Shortcut baselines: majority, length, amino-acid and dipeptide composition."""
+    """Shortcut baselines: majority, length, amino-acid and dipeptide composition (and, for
+    regression on one sequence length, ridge on the flattened one-hot)."""
     from ..checks.baselines import baselines_from_files
 
     check_outputs([out], [sequences, splits])

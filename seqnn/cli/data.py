@@ -15,6 +15,9 @@ from .options import check_outputs, max_record_option, policy_option
 @click.option("--id-column", default="id", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--header-field", help="Read labels from a key=value header field (e.g. TARGET).")
+@click.option("--split-field", help="Count the given split of a key=value header field (e.g. SET).")
+@click.option("--valid-field", default="VALIDATION", show_default=True,
+              help="With --split-field: a true field moves a train record to valid ('' = off).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as JSON (a list of summaries for several files).")
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(dir_okay=False),
@@ -22,17 +25,19 @@ from .options import check_outputs, max_record_option, policy_option
 @policy_option
 @max_record_option
 def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_column: str,
-            header_field: str | None, as_json: bool, out: str, policy: str,
+            header_field: str | None, split_field: str | None, valid_field: str,
+            as_json: bool, out: str, policy: str,
             drop_gaps: bool, max_record: int | None) -> None:
     """Summarise FASTA files, each on its own: records, lengths, residues, duplicates,
-    label balance."""
+    label balance and the given split."""
     from ..data.files import write_text
     from ..data.inspect import inspect_fasta, render_summary
 
     check_outputs([out], [*fasta, labels])
     summaries = [inspect_fasta(f, policy=policy, drop_gaps=drop_gaps, labels=labels,
                                id_column=id_column, label_column=label_column,
-                               header_field=header_field, max_record=max_record)
+                               header_field=header_field, max_record=max_record,
+                               split_field=split_field, valid_field=valid_field or None)
                  for f in fasta]
     if as_json:
         text = json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2)

@@ -2,7 +2,8 @@
 
 The table is ``sequences.tsv`` of a results folder: ``id``, ``sequence`` (clean,
 upper case), ``label`` (class name or number; empty when unsupervised), ``source`` (the
-input file), plus ``split`` when the inputs carry a given split. Every check of
+input file), plus ``split`` when the inputs carry a given split (a per-record split honours
+the biotrainer/FLIP ``VALIDATION`` flag, :mod:`seqnn.data.flags`). Every check of
 :mod:`seqnn.data.fasta` and :mod:`seqnn.data.tables` applies; the report of what the
 alphabet policy changed and of duplicate sequences comes back beside the table.
 """
@@ -19,6 +20,7 @@ from ..config import DatasetSpec, InputSpec
 from ..errors import PolicyError, SeqnnInputError
 from .alphabet import Substitutions, clean
 from .fasta import check_not_nucleotide, parse_header_fields, read_fasta
+from .flags import apply_valid_flags, flag_column
 from .tables import check_labels, normalise_split, read_table, warn_unused_labels
 
 
@@ -70,10 +72,17 @@ def _fasta_rows(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitution
     if spec.split is not None:
         df["split"] = normalise_split(spec.split, path, "(whole file)")
     elif spec.split_field:
-        key = spec.split_field.upper()
-        df["split"] = [parse_header_fields(h).get(key, "") for h in headers]
+        fields = [parse_header_fields(h) for h in headers]
+        df["split"] = [f.get(spec.split_field.upper(), "") for f in fields]
+        if spec.valid_field:
+            flags = [f.get(spec.valid_field.upper()) for f in fields]
+            df["split"] = apply_valid_flags(df["split"], flags, df["id"], spec.valid_field, path)
     elif spec.labels and spec.split_column:
         df["split"] = _labels_from_table(spec, df["id"], path, column=spec.split_column)
+        flag = flag_column(read_table(spec.labels), spec.valid_field)
+        if flag is not None:
+            flags = _labels_from_table(spec, df["id"], path, column=flag)
+            df["split"] = apply_valid_flags(df["split"], flags, df["id"], flag, spec.labels)
     return df
 
 
@@ -126,6 +135,9 @@ def _table_rows(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitution
         if spec.split_column not in table.columns:
             raise SeqnnInputError(path, f"missing split column {spec.split_column!r}")
         df["split"] = table[spec.split_column].to_numpy()
+        flag = flag_column(table, spec.valid_field)
+        if flag is not None:
+            df["split"] = apply_valid_flags(df["split"], table[flag], ids, flag, path)
     return df
 
 

@@ -38,8 +38,8 @@ from .plots import (
     plot_learning_curves,
     plot_reconstruction,
     plot_roc_pr,
-    plot_scatter,
 )
+from .regression import regression_figure, regression_table
 from .results import Results
 
 
@@ -161,7 +161,7 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
     elif task in AUTOENCODER_TASKS or name.startswith("autoencoder"):
         figs.append(plot(plot_reconstruction, pred, alt=f"{name} reconstruction"))
     elif task == "regression":
-        figs.append(plot(plot_scatter, pred, alt=f"{name} predicted vs true"))
+        figs.append(regression_figure(d, name, m, plot))
     else:
         figs += [plot(plot_confusion, pred, names, alt=f"{name} confusion matrix"),
                  plot(plot_roc_pr, pred, names, alt=f"{name} ROC and PR"),
@@ -181,6 +181,7 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
             + _metrics_table(m["metrics"])
             + (calibration_note(pred, info) if pred.exists() else "") + coverage_table(c)
             + _class_detail(m.get("classes"))
+            + (regression_table(c) if task == "regression" else "")
             + f'<div class="plots">{"".join(figs)}</div>'
             + attribution_detail(mdir, name, plot) + "</div>")
 
