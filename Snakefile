@@ -282,6 +282,8 @@ rule evaluate:
     input:
         f"{R}/{{ds}}/models/{{model}}/predictions.tsv",
         f"{R}/{{ds}}/models/{{model}}/history.csv",
+        sequences=f"{R}/{{ds}}/sequences.tsv",
+        splits=f"{R}/{{ds}}/splits.tsv",
     output:
         directory(f"{R}/{{ds}}/models/{{model}}/plots"),
     params:

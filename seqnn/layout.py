@@ -34,7 +34,11 @@ A model folder (``models/<model>/``, written by ``seqnn train``)
 * :data:`TRAIN_SEQUENCES` ``train_sequences.fa``: the training sequences
   (``seqnn predict --nearest``); :data:`PROBE` ``probe.json``: an autoencoder's linear probe;
 * :data:`MEMBERS_DIR` ``members/<i>/``: an ensemble's members, each a model folder;
-* :data:`PLOTS_DIR` ``plots/``: the PNGs of ``seqnn evaluate``.
+* :data:`PLOTS_DIR` ``plots/``: the PNGs of ``seqnn evaluate``, with
+  :data:`ATTRIBUTIONS` ``attributions.json``: what the attributions say about shortcuts
+  (:mod:`seqnn.inference.attribution_summary`);
+* :data:`RELIABILITY` ``reliability.json``: expected metric per identity bin and the
+  conformal scores of ``seqnn predict`` (written by ``seqnn check``).
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ TRAIN_SEQUENCES = "train_sequences.fa"
 PROBE = "probe.json"
 MEMBERS_DIR = "members"
 PLOTS_DIR = "plots"
+RELIABILITY = "reliability.json"
+ATTRIBUTIONS = "attributions.json"
 
 
 def model_dir(dataset_dir: str | Path, model: str) -> Path:

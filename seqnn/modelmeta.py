@@ -148,7 +148,7 @@ def check_outputs(meta: dict[str, Any], path: Path) -> None:
 def check_rules(meta: dict[str, Any], path: Path) -> None:
     """The length rule, the alphabet policy and the optional keys prediction reads (each
     where present): ``max_len``, ``truncate``, ``alphabet_policy``, ``drop_gaps``,
-    ``identity_threshold``, ``ensemble``."""
+    ``identity_threshold``, ``temperature``, ``ensemble``."""
     if "max_len" in meta and not is_integer(meta["max_len"], 1, MAX_LEN):
         raise fail(path, "max_len", f"must be an integer in 1..{MAX_LEN}, got "
                    f"{short(meta['max_len'])}")
@@ -164,6 +164,9 @@ def check_rules(meta: dict[str, Any], path: Path) -> None:
     if not is_number(meta.get("identity_threshold", 0.3), 0, 1):
         raise fail(path, "identity_threshold", "must be a number in 0..1, got "
                    f"{short(meta.get('identity_threshold'))}")
+    if not is_number(meta.get("temperature", 1.0), 1e-3, 1e3):
+        raise fail(path, "temperature", "must be a number in 0.001..1000, got "
+                   f"{short(meta.get('temperature'))}")
     if not is_integer(meta.get("ensemble", 1), 1, MAX_ENSEMBLE):
         raise fail(path, "ensemble", f"must be an integer in 1..{MAX_ENSEMBLE}, got "
                    f"{short(meta.get('ensemble'))}")

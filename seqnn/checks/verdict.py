@@ -71,6 +71,7 @@ from .levels import (
     split_stats,
     why_line,
 )
+from .reliability import store_reliability
 
 SHORTCUT_NAMES = {"majority": "majority class", "length": "length only",
                   "aa_composition": "amino-acid composition", "dipeptide": "dipeptide composition",
@@ -130,6 +131,8 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
     if nearest is not None:
         ident = test["id"].map(nearest.set_index("id")["identity"]).fillna(0.0)
         entry["by_identity_bin"] = metric_by_bins(test, ident, IDENTITY_BINS, task, names, metric)
+        entry["conformal_coverage"] = store_reliability(model_dir, pred, nearest, meta, metric,
+                                                        entry["by_identity_bin"])
     test_len = test["id"].map(lengths).astype(float)
     entry["by_length_bin"] = metric_by_bins(test, test_len, length_bins(test_len), task, names,
                                             metric)

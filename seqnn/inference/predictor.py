@@ -5,16 +5,17 @@ policy (``alphabet_policy``, plus ``drop_gaps`` when recorded), tokenising, and 
 rule (``max_len``, ``truncate``: longer sequences are cut as at training, or refused when the
 rule is ``error``).
 
-Prediction table (TSV with a header, rows in input order): ``id``, ``length`` (residues after
-the policy, before truncation), then the output columns of :mod:`seqnn.runtime.table`
+Prediction table (TSV with a header, rows in input order): ``id``, ``length`` (residues
+after the policy, before truncation), then the output columns of :mod:`seqnn.runtime.table`
 (``predicted`` and one ``p_<class>`` probability per class, as in training's
-``predictions.tsv``; the value for regression; ``reconstruction_accuracy`` for an
-autoencoder); ``nearest_identity`` with ``--nearest``; and ``flags``: ``;``-separated,
-empty when none, from :data:`FLAGS` -- ``truncated`` (longer than ``max_len``: the model saw
-the kept part only), ``substituted:U->C`` (one per kind: ``U->C``, ``O->K``, ``B->X``,
-``Z->X``, ``J->X``), ``lowercase``, ``stop_dropped`` (a trailing ``*``), ``gaps_dropped``
-and ``extrapolating`` (nearest training identity below the model's ``identity_threshold``,
-default 0.3).
+``predictions.tsv`` but calibrated by the ``temperature`` that training fitted on the
+validation split and stored in ``model.json``, see :mod:`seqnn.calibration`; the value for
+regression; ``reconstruction_accuracy`` for an autoencoder); ``nearest_identity`` with
+``--nearest``; and ``flags``: ``;``-separated, empty when none, from :data:`FLAGS` --
+``truncated`` (longer than ``max_len``: the model saw the kept part only),
+``substituted:U->C`` (one per kind: ``U->C``, ``O->K``, ``B->X``, ``Z->X``, ``J->X``),
+``lowercase``, ``stop_dropped`` (a trailing ``*``), ``gaps_dropped`` and ``extrapolating``
+(nearest training identity below the model's ``identity_threshold``, default 0.3).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ class Predictor:
             [float(cuts.get(c, 0.5)) for c in self.class_names] if self.task == "multilabel"
             else None)
         self.label_separator = str(meta.get("label_separator", ";"))
+        #: divides the logits before the probabilities (``model.json``; 1.0 = as trained)
+        self.temperature = float(meta.get("temperature", 1.0))
 
     def prepare(self, records: list[tuple[str, str]], source: str | os.PathLike = API_SOURCE,
                 seen: SeenIds | None = None, check_nucleotide: bool = True) -> Chunk:
@@ -143,7 +146,7 @@ class Predictor:
             return pd.DataFrame({c: [] for c in self.columns()[:-1]})
         pred = predict_dataset(self.model, self._dataset(chunk), batch_size=self.batch_size,
                                device=self.device, max_len=self.max_len, truncate=self.truncate,
-                               on_batch=on_batch)
+                               on_batch=on_batch, temperature=self.temperature)
         lengths = np.fromiter(map(len, chunk.seqs), np.int64, len(chunk.seqs))
         return prediction_table({"id": chunk.ids, "length": lengths}, self.task,
                                 self.class_names, pred["outputs"], pred["predicted"],
@@ -165,6 +168,20 @@ class Predictor:
     def embed(self, sequences: Any) -> np.ndarray:
         """Embeddings ``(N, D)`` ``float32`` of sequences given as for :meth:`predict`."""
         return self.embed_chunk(self.prepare(_as_pairs(sequences)))
+
+    def explain(self, sequences: Any, method: str = "gradxinput", target: str | None = None,
+                steps: int = 32, ism_max_len: int = 1000) -> pd.DataFrame:
+        """Per-residue explanations of sequences given as for :meth:`predict`: the long table
+        of ``seqnn explain`` (:mod:`seqnn.inference.explain_files`) as a DataFrame.
+        ``method`` is ``gradxinput``, ``ig`` (``steps`` interpolation steps) or ``ism``
+        (windows of ``ism_max_len``); ``target`` a class name (default: the predicted one)."""
+        from .explain import explainer_for
+        from .explain_files import explain_frame
+
+        chunk = self.prepare(_as_pairs(sequences))
+        items = explainer_for(self).explain(chunk.ids, chunk.seqs, method, target, steps,
+                                            ism_max_len)
+        return explain_frame(items, method)
 
 
 def finish_rows(frame: pd.DataFrame, chunk: Chunk, identity: np.ndarray | None = None,

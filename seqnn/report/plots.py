@@ -18,6 +18,7 @@ import pandas as pd
 from .. import layout
 from ..data.files import read_json
 from ..modelmeta import read_model_info
+from .calibration_plots import plot_reliability
 from .data_plots import plot_metric_by_bin
 from .figures import (
     AUTOENCODER_TASKS,
@@ -212,10 +213,11 @@ def plot_reconstruction(predictions_tsv: PathLike, path: PathLike) -> None:
 def evaluate_model_dir(model_dir: PathLike, out_dir: PathLike,
                        checks_entry: Mapping | None = None) -> list[str]:
     """Write every plot that applies to the model in ``model_dir`` (by its ``model.json``
-    task) into ``out_dir`` and return their paths: learning curves; confusion matrix and
-    ROC/PR (classification), predicted-vs-true (regression) or reconstruction accuracy
-    (autoencoder); metric by bin from ``checks_entry`` (default: this model's entry in the
-    dataset's ``checks.json``). Plots the files cannot give are skipped."""
+    task) into ``out_dir`` and return their paths: learning curves; confusion matrix,
+    ROC/PR and reliability before/after the temperature (classification), predicted-vs-true
+    (regression) or reconstruction accuracy (autoencoder); metric by bin from
+    ``checks_entry`` (default: this model's entry in the dataset's ``checks.json``). Plots
+    the files cannot give are skipped."""
     md, out = Path(model_dir), Path(out_dir)
     info = read_model_info(md) or {}
     checks = read_json(md.parent.parent / layout.CHECKS) or {}
@@ -236,6 +238,8 @@ def evaluate_model_dir(model_dir: PathLike, out_dir: PathLike,
     elif "true" in columns:
         jobs.append(("confusion.png", plot_confusion, (pred, names), {}))
         jobs.append(("roc_pr.png", plot_roc_pr, (pred, names), {}))
+        jobs.append(("reliability.png", plot_reliability,
+                     (pred, names, info.get("temperature", 1.0)), {}))
     if entry:
         jobs.append(("metric_by_bin.png", plot_metric_by_bin, (entry,),
                      {"metric": metric or "metric"}))

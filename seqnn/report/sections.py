@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import layout
 from ..data.tables import SPLITS
+from .attribution_section import attribution_flags
 from .classes import zero_recall
 from .data_plots import (
     plot_composition,
@@ -103,6 +104,7 @@ def _verdict_box(name: str, m: Mapping) -> str:
     return (f'<div class="verdict {cls}"><h3>{esc(name)} {badge(lvl)}</h3>{why}'
             f"<p>{esc(verdict)}</p>"
             + (f'<p class="muted">{_headline(c)}</p>' if "test_metric" in c else "")
+            + attribution_flags(m["dir"])
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 

@@ -36,8 +36,10 @@ def model_task(model: nn.Module) -> str:
     return "unsupervised" if getattr(model, "unsupervised", False) else str(model.task)
 
 
-def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any]) -> np.ndarray:
-    """Turn raw model outputs of one batch into the per-record layout (module doc).
+def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any],
+                  temperature: float = 1.0) -> np.ndarray:
+    """Turn raw model outputs of one batch into the per-record layout (module doc); a
+    classifier's logits are divided by ``temperature`` first (:mod:`seqnn.calibration`).
 
     For an autoencoder ``raw`` is ``(N, 22, L)`` logits and the result is ``(N, 2)``
     ``[correct residues, length]`` (so that accuracies can be pooled over residues).
@@ -48,12 +50,12 @@ def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any]) ->
         correct = ((raw.argmax(1) == batch["x"]) & batch["mask"]).sum(1)
         return torch.stack([correct, batch["mask"].sum(1)], 1).cpu().numpy().astype(np.float64)
     if task == "binary":
-        p = torch.sigmoid(raw.reshape(-1))
+        p = torch.sigmoid(raw.reshape(-1) / temperature)
         return torch.stack([1 - p, p], 1).cpu().numpy()
     if task == "multiclass":
-        return torch.softmax(raw, 1).cpu().numpy()
+        return torch.softmax(raw / temperature, 1).cpu().numpy()
     if task == "multilabel":
-        return torch.sigmoid(raw).cpu().numpy()
+        return torch.sigmoid(raw / temperature).cpu().numpy()
     return raw.squeeze(1).cpu().numpy() if raw.shape[1] == 1 else raw.cpu().numpy()
 
 
@@ -74,13 +76,13 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 @torch.no_grad()
 def run_model(
     model: nn.Module, loader: DataLoader, device: torch.device, amp: bool = False,
-    loss_fn: LossFn | None = None, on_batch: OnBatch | None = None,
+    loss_fn: LossFn | None = None, on_batch: OnBatch | None = None, temperature: float = 1.0,
 ) -> tuple[np.ndarray, float]:
     """Run ``model`` in eval mode over ``loader``; returns ``(outputs, mean loss)``.
 
     ``outputs`` follow :func:`batch_outputs`, in dataset order; the loss is the batch-size
     weighted mean of batch losses (NaN when there is no loss to compute). ``on_batch`` is
-    called with each batch's record count.
+    called with each batch's record count; ``temperature`` as in :func:`batch_outputs`.
     """
     model.eval()
     parts: list[tuple[np.ndarray, np.ndarray]] = []
@@ -90,7 +92,8 @@ def run_model(
         with autocast(device, amp):
             raw = model(batch["x"], batch["mask"])
             loss = batch_loss(model, raw, batch, loss_fn)
-        parts.append((cpu_batch["index"].numpy(), batch_outputs(model, raw, batch)))
+        parts.append((cpu_batch["index"].numpy(),
+                      batch_outputs(model, raw, batch, temperature)))
         if loss is not None:
             total += float(loss) * len(cpu_batch["index"])
             count += len(cpu_batch["index"])
@@ -113,7 +116,7 @@ def _loader(ds: EncodedDataset, batch_size: int, max_len: int, truncate: str) ->
 def predict_dataset(
     model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
-    on_batch: OnBatch | None = None,
+    on_batch: OnBatch | None = None, temperature: float = 1.0,
 ) -> dict[str, Any]:
     """Predict every record of ``ds``; returns ``{"ids", "outputs", "predicted", "loss"}``.
 
@@ -123,11 +126,11 @@ def predict_dataset(
     of ``model.json`` are applied by the prediction table), the values for regression,
     ``None`` for an autoencoder;
     ``loss`` is the mean reconstruction loss for an autoencoder, else NaN. ``on_batch`` as
-    in :func:`run_model`.
+    in :func:`run_model`; ``temperature`` divides a classifier's logits (calibration).
     """
     device = select_device(device) if isinstance(device, str) else device
     out, loss = run_model(model, _loader(ds, batch_size, max_len, truncate), device,
-                          on_batch=on_batch)
+                          on_batch=on_batch, temperature=temperature)
     task = model_task(model)
     if task == "unsupervised":
         return {"ids": ds.ids, "outputs": out[:, 0] / np.maximum(out[:, 1], 1), "predicted": None,

@@ -25,7 +25,7 @@ from ..layout import HISTORY, member_dir
 from ..models.ensemble import Ensemble
 from ..runtime.checkpoint import load_model, save_model
 from ..runtime.device import select_device
-from .evaluation import evaluate_run, valid_thresholds
+from .evaluation import evaluate_run, valid_temperature, valid_thresholds
 from .single import train_single
 
 
@@ -78,6 +78,10 @@ def train_ensemble(
         record["thresholds"] = dict(zip(train.class_names, thresholds, strict=True))
     metrics = (evaluate_run(model, train, valid, test, config, device, out, notes, thresholds)
                if evaluate else None)
+    record.pop("temperature", None)  # a member's; the ensemble gets its own
+    temperature = valid_temperature(model, valid, config, device)
+    if temperature is not None:
+        record["temperature"] = temperature
     save_model(out, model, record)
     first = summaries[0]
     return {

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .. import layout, metrics
+from ..calibration import fit_temperature
 from ..config import DEFAULT_MAX_LEN, TrainConfig
 from ..data.encoding import EncodedDataset
 from ..data.files import write_table, write_text
@@ -102,6 +103,17 @@ def evaluate_splits(
     return results
 
 
+def valid_temperature(model: nn.Module, valid: EncodedDataset, config: TrainConfig,
+                      device: torch.device) -> float | None:
+    """The temperature of a classifier fitted on the validation split
+    (:func:`seqnn.calibration.fit_temperature`); ``None`` for other tasks or no labels."""
+    if model_task(model) not in ("binary", "multiclass") or valid.labels is None or not len(valid):
+        return None
+    pred = predict_dataset(model, valid, batch_size=max(config.batch_size, 64), device=device,
+                           max_len=config.max_len, truncate=config.truncate)
+    return fit_temperature(pred["outputs"], np.asarray(valid.labels, np.int64))
+
+
 def evaluate_run(model: nn.Module, train: EncodedDataset, valid: EncodedDataset,
                  test: EncodedDataset | None, config: TrainConfig, device: torch.device,
                  out: Path, notes: list[str] | None = None,
@@ -126,4 +138,5 @@ def valid_thresholds(model: nn.Module, valid: EncodedDataset, config: TrainConfi
     return metrics.choose_thresholds(valid.labels, pred["outputs"])
 
 
-__all__ = ["evaluate_run", "evaluate_splits", "split_metrics", "valid_thresholds"]
+__all__ = ["evaluate_run", "evaluate_splits", "split_metrics", "valid_temperature",
+           "valid_thresholds"]

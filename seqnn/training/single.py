@@ -26,7 +26,7 @@ from ..layout import HISTORY
 from ..runtime.batches import dataset_hash
 from ..runtime.checkpoint import save_model
 from ..runtime.device import limit_primitive_cache
-from .evaluation import evaluate_run, valid_thresholds
+from .evaluation import evaluate_run, valid_temperature, valid_thresholds
 from .loop import Trainer, n_outputs_for
 from .state import load_state
 
@@ -75,7 +75,11 @@ def train_single(
     if thresholds is not None:  # multilabel: chosen on valid, applied by seqnn predict
         meta = {**(meta or {}), "label_separator": train.label_separator,
                 "thresholds": dict(zip(train.class_names, thresholds, strict=True))}
-    save_model(out, model, _model_record(trainer, train, model_name, meta))
+    record = _model_record(trainer, train, model_name, meta)
+    temperature = valid_temperature(model, valid, config, trainer.device)
+    if temperature is not None:
+        record["temperature"] = temperature
+    save_model(out, model, record)
     return {
         "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
         "monitor": trainer.monitor, "epochs_run": trainer.epoch,

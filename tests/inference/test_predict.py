@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import seqnn
 import seqnn.errors
+from seqnn.calibration import scale
 from seqnn.cli import main
 from seqnn.encode import encode_table
 from seqnn.models import get_model
@@ -98,7 +99,9 @@ def test_predict_matches_training_predictions(runner, trained, tmp_path) -> None
     assert got["id"].tolist() == [r[0] for r in records]  # input order
     assert got["length"].tolist() == [len(r[1]) for r in records]
     ref = pd.read_csv(trained["dir"] / "predictions.tsv", sep="\t").set_index("id").loc[got["id"]]
-    np.testing.assert_allclose(got[["p_neg", "p_pos"]], ref[["p_neg", "p_pos"]], atol=1e-6)
+    temperature = json.loads((trained["dir"] / "model.json").read_text())["temperature"]
+    calibrated = scale(ref[["p_neg", "p_pos"]].to_numpy(), temperature)  # predict applies it
+    np.testing.assert_allclose(got[["p_neg", "p_pos"]], calibrated, atol=1e-5)
     assert got["predicted"].tolist() == ref["predicted"].tolist()
     long = got["length"] > MAX_LEN
     assert long.any() and (~long).any()
@@ -118,9 +121,13 @@ def test_gzip_stdin_and_chunks_give_the_same_output(runner, trained, tmp_path) -
         "stdin gzip": run(runner, "predict", trained["dir"], "-", input=gz.read_bytes()),
         "chunks of 7": run(runner, "predict", trained["dir"], trained["fa"], "--chunk-size", 7),
     }
+    ref = pd.read_csv(io.StringIO(plain.stdout), sep="\t", keep_default_na=False)
     for name, res in outputs.items():
         assert res.exit_code == 0, (name, res.output)
-        assert res.stdout == plain.stdout, name
+        got = pd.read_csv(io.StringIO(res.stdout), sep="\t", keep_default_na=False)
+        # batches of other lengths may move a logit by one float32 ulp, which the model's
+        # temperature (fitted on valid) can amplify in the last printed digit
+        pd.testing.assert_frame_equal(got, ref, check_exact=False, atol=1e-6, obj=name)
     assert len(plain.stdout.splitlines()) == 57
 
 
