@@ -56,8 +56,12 @@ class BucketBatchSampler(Sampler[list[int]]):
     random order), cut into batches, and the batch order is shuffled. The permutation comes
     from ``numpy.random.default_rng([seed, epoch])``, so ``(seed, epoch)`` is the whole state:
     call :meth:`set_epoch` before each epoch. Without ``shuffle`` all records are sorted by
-    length once (for fast inference; use the returned ``index`` to restore the order).
-    Every index appears exactly once per epoch; there are ``ceil(N / batch_size)`` batches.
+    length once (for fast inference; use the returned ``index`` to restore the order), and
+    ``max_residues`` (inference only) also caps each batch's padded size, ``records x
+    longest``, at that many residues (at least one record a batch), so short sequences come
+    in large batches and long ones in small: the work per batch stays about the same.
+    Every index appears exactly once per epoch; without ``max_residues`` there are
+    ``ceil(N / batch_size)`` batches.
     """
 
     def __init__(
@@ -67,9 +71,13 @@ class BucketBatchSampler(Sampler[list[int]]):
         shuffle: bool = True,
         seed: int = 0,
         bucket_size_multiplier: int = 50,
+        max_residues: int | None = None,
     ):
         if batch_size < 1 or bucket_size_multiplier < 1:
             raise ValueError("batch_size and bucket_size_multiplier must be >= 1")
+        if max_residues is not None and (shuffle or max_residues < 1):
+            raise ValueError("max_residues needs shuffle=False and a value >= 1")
+        self.max_residues = max_residues
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -90,12 +98,31 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
 
     def __len__(self) -> int:
+        if self.max_residues is not None:
+            return len(self._bounds()) - 1
         return math.ceil(len(self.lengths) / self.batch_size)
+
+    def _bounds(self) -> list[int]:
+        """Batch boundaries in length order under ``max_residues`` and ``batch_size``."""
+        longest = np.sort(self.lengths, kind="stable")
+        bounds, start, n = [0], 0, len(longest)
+        while start < n:
+            # records start..end-1 fit when (end - start) * longest[end - 1] <= budget
+            fits = np.arange(1, min(self.batch_size, n - start) + 1)
+            ok = fits * np.maximum(longest[start : start + len(fits)], 1) <= self.max_residues
+            take = max(1, int(ok.sum()))  # ok is True then False: the products only grow
+            start += take
+            bounds.append(start)
+        return bounds
 
     def __iter__(self) -> Iterator[list[int]]:
         bs = self.batch_size
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
+            if self.max_residues is not None:
+                bounds = self._bounds()
+                yield from (order[a:b].tolist() for a, b in zip(bounds, bounds[1:], strict=False))
+                return
             yield from (order[i : i + bs].tolist() for i in range(0, len(order), bs))
             return
         rng = np.random.default_rng([self.seed, self.epoch])
@@ -170,15 +197,20 @@ def make_loader(
     pin_memory: bool = False,
     pad_to_max: bool = False,
     bucket_size_multiplier: int = 50,
+    max_residues: int | None = None,
 ) -> tuple[DataLoader, BucketBatchSampler]:
     """A ``DataLoader`` with a :class:`BucketBatchSampler` and :class:`PadCollate`.
 
     Returns ``(loader, sampler)``; call ``sampler.set_epoch(e)`` before each epoch.
     ``pad_to_max=True`` pads every batch to ``min(longest record, max_len)`` and exists only
-    for the benchmark that compares it with per-batch padding.
+    for the benchmark that compares it with per-batch padding. ``max_residues`` (inference,
+    ``shuffle=False``) caps each batch's padded residues (:class:`BucketBatchSampler`),
+    counting lengths after cutting to ``max_len``.
     """
     check_lengths(ds, max_len, truncate)
-    sampler = BucketBatchSampler(ds.lengths, batch_size, shuffle, seed, bucket_size_multiplier)
+    lengths = ds.lengths if max_residues is None else np.minimum(ds.lengths, max_len)
+    sampler = BucketBatchSampler(lengths, batch_size, shuffle, seed, bucket_size_multiplier,
+                                 max_residues)
     pad_to = min(int(ds.lengths.max(initial=1)), max_len) if pad_to_max else None
     loader = DataLoader(
         SequenceDataset(ds),
