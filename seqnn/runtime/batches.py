@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,24 @@ from ..config import DEFAULT_MAX_LEN, TRUNCATE_MODES
 from ..data.encoding import EncodedDataset, crop, over_length, too_long
 
 Item = tuple[torch.Tensor, int, Any, int]
+
+
+@dataclass
+class Rows:
+    """Several records fetched at once (:meth:`SequenceDataset.__getitems__`): their
+    uncropped tokens concatenated (``tokens``), ``lengths``, ``labels`` (``None`` without)
+    and dataset ``index``; :class:`PadCollate` pads them without a Python loop per record."""
+
+    tokens: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray | None
+    index: np.ndarray
+
+
+def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions ``starts[i] .. starts[i] + lengths[i] - 1`` of every segment, concatenated."""
+    firsts = np.cumsum(lengths) - lengths
+    return np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 class SequenceDataset(Dataset):
@@ -46,6 +65,15 @@ class SequenceDataset(Dataset):
         row = torch.from_numpy(self.ds.tokens[start:end].astype(np.int64))
         label = None if self.ds.labels is None else self.ds.labels[i].item()
         return row, end - start, label, int(i)
+
+    def __getitems__(self, indices: Sequence[int]) -> Rows:
+        """The records ``indices`` as one :class:`Rows` (what a ``DataLoader`` with a batch
+        sampler asks for: one gather instead of one call per record)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        starts = np.asarray(self.ds.offsets, dtype=np.int64)[idx]
+        lengths = np.asarray(self.ds.offsets, dtype=np.int64)[idx + 1] - starts
+        labels = None if self.ds.labels is None else np.asarray(self.ds.labels)[idx]
+        return Rows(np.asarray(self.ds.tokens)[_segments(starts, lengths)], lengths, labels, idx)
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -159,7 +187,36 @@ class PadCollate:
             raise ValueError(f"record #{index + 1}: {too_long(len(row), self.max_len)}")
         return torch.from_numpy(crop(row.numpy(), self.max_len, self.truncate))
 
-    def __call__(self, items: Sequence[Item]) -> dict[str, torch.Tensor | None]:
+    def _rows(self, rows: Rows) -> dict[str, torch.Tensor | None]:
+        """:meth:`__call__` for records fetched at once, the same tensors."""
+        lengths, n = rows.lengths, len(rows.lengths)
+        kept = np.minimum(lengths, self.max_len)
+        firsts = np.cumsum(lengths) - lengths
+        src = _segments(firsts, kept)
+        for i in np.flatnonzero(lengths > self.max_len).tolist():
+            if self.truncate == "error":
+                raise ValueError(f"record #{int(rows.index[i]) + 1}: "
+                                 f"{too_long(int(lengths[i]), self.max_len)}")
+            at = int(np.sum(kept[:i]))
+            whole = np.arange(firsts[i], firsts[i] + lengths[i], dtype=np.int64)
+            src[at : at + self.max_len] = crop(whole, self.max_len, self.truncate)
+        width = int(kept.max(initial=0)) if self.pad_to is None else int(self.pad_to)
+        x = np.zeros((n, width), dtype=np.int64)
+        x[np.repeat(np.arange(n), kept), _segments(np.zeros(n, np.int64), kept)] = \
+            rows.tokens[src]
+        lengths_t = torch.from_numpy(kept.astype(np.int64))
+        y: torch.Tensor | None = None
+        if rows.labels is not None and n:
+            dtype = np.float32 if rows.labels.dtype.kind == "f" else np.int64
+            y = torch.from_numpy(rows.labels.astype(dtype))
+        return {"x": torch.from_numpy(x),
+                "mask": torch.arange(width)[None, :] < lengths_t[:, None],
+                "lengths": lengths_t, "y": y,
+                "index": torch.from_numpy(rows.index.astype(np.int64))}
+
+    def __call__(self, items: Sequence[Item] | Rows) -> dict[str, torch.Tensor | None]:
+        if isinstance(items, Rows):
+            return self._rows(items)
         rows = [self._crop(row, index) for row, _, _, index in items]
         lengths = torch.tensor([len(r) for r in rows], dtype=torch.int64)
         width = int(lengths.max()) if self.pad_to is None else int(self.pad_to)
@@ -234,6 +291,7 @@ def dataset_hash(ds: EncodedDataset) -> str:
 
 
 __all__ = [
+    "Rows",
     "SequenceDataset",
     "BucketBatchSampler",
     "PadCollate",

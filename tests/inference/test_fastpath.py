@@ -12,7 +12,7 @@ from seqnn.inference.predictor import Predictor
 from seqnn.models import get_model
 from seqnn.models.cnn import ConvBlock
 from seqnn.models.ensemble import Ensemble
-from seqnn.runtime.batches import BucketBatchSampler
+from seqnn.runtime.batches import BucketBatchSampler, PadCollate, SequenceDataset
 from seqnn.runtime.fastpath import for_inference
 from seqnn.runtime.forward import embed_dataset, predict_dataset
 
@@ -125,3 +125,37 @@ def test_predictor_table_equals_the_plain_forward_pass() -> None:
     z = predictor.embed(list(zip(ids, seqs, strict=True)))
     np.testing.assert_allclose(z, embed_dataset(model, encode_table(ids, seqs), batch_size=5,
                                                 max_len=100), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("truncate", ["ends", "right", "left", "center"])
+@pytest.mark.parametrize("labels", [None, "int", "float"])
+def test_rows_fetched_at_once_collate_as_one_by_one(truncate, labels) -> None:
+    rng = np.random.default_rng(5)
+    seqs = ["".join(rng.choice(list(RESIDUES), n)) for n in rng.integers(1, 30, 40)]
+    ids = [f"r{i}" for i in range(len(seqs))]
+    if labels == "int":
+        ds = encode_table(ids, seqs, ["a" if i % 3 else "b" for i in range(40)], "binary",
+                          ["a", "b"])
+    elif labels == "float":
+        ds = encode_table(ids, seqs, [float(i) / 7 for i in range(40)], "regression")
+    else:
+        ds = encode_table(ids, seqs)
+    data = SequenceDataset(ds)
+    for pad_to in (None, 31):
+        collate = PadCollate(max_len=12, truncate=truncate, pad_to=pad_to)
+        for index in ([0], [3, 1, 2], list(range(40)), [39, 5, 5]):
+            got = collate(data.__getitems__(index))
+            want = collate([data[i] for i in index])
+            assert got.keys() == want.keys()
+            for key, value in want.items():
+                if value is None:
+                    assert got[key] is None
+                else:
+                    assert got[key].dtype == value.dtype, key
+                    assert torch.equal(got[key], value), key
+
+
+def test_rows_over_max_len_are_refused_under_error() -> None:
+    ds = encode_table(["a", "b"], ["ACDEF", "ACDEFGHIKL"])
+    with pytest.raises(ValueError, match=r"record #2: length 10 exceeds max_len 6"):
+        PadCollate(max_len=6, truncate="error")(SequenceDataset(ds).__getitems__([0, 1]))
