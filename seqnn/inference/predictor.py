@@ -79,7 +79,7 @@ class Predictor:
     ``meta`` is ``model.json``; ``task`` is ``binary | multiclass | regression |
     unsupervised``; ``class_names`` the class order of the ``p_<class>`` columns.
     Records are run through the model sorted by length, in batches of at most ``batch_size``
-    records and ``batch_residues`` padded residues; rows come back in input order.
+    records and, on CPU, ``batch_residues`` padded residues; rows come back in input order.
     """
 
     def __init__(self, model: Any, meta: dict[str, Any], device: Any, batch_size: int = 256,
@@ -92,6 +92,7 @@ class Predictor:
         self.policy = str(meta.get("alphabet_policy", "map"))
         self.drop_gaps = bool(meta.get("drop_gaps", False))
         self._fast: Any = None
+        self._cpu = getattr(device, "type", str(device)) == "cpu"
 
     @property
     def fast_model(self) -> Any:
@@ -99,9 +100,12 @@ class Predictor:
         batch norm folded, channels-last convolutions; same outputs within float rounding),
         built on first use; on CPU only (elsewhere the model itself)."""
         if self._fast is None:
-            cpu = getattr(self.device, "type", str(self.device)) == "cpu"
-            self._fast = for_inference(self.model) if cpu else self.model.eval()
+            self._fast = for_inference(self.model) if self._cpu else self.model.eval()
         return self._fast
+
+    @property
+    def _max_residues(self) -> int | None:
+        return self.batch_residues if self._cpu else None
 
     def prepare(self, records: list[tuple[str, str]], source: str | os.PathLike = API_SOURCE,
                 seen: SeenIds | None = None, check_nucleotide: bool = True) -> Chunk:
@@ -159,7 +163,7 @@ class Predictor:
             pred = predict_dataset(self.fast_model, self._dataset(chunk),
                                    batch_size=self.batch_size, device=self.device,
                                    max_len=self.max_len, truncate=self.truncate,
-                                   on_batch=on_batch, max_residues=self.batch_residues)
+                                   on_batch=on_batch, max_residues=self._max_residues)
         lengths = np.fromiter(map(len, chunk.seqs), np.int64, len(chunk.seqs))
         return prediction_table({"id": chunk.ids, "length": lengths}, self.task,
                                 self.class_names, pred["outputs"], pred["predicted"])
@@ -171,7 +175,7 @@ class Predictor:
             return embed_dataset(self.fast_model, self._dataset(chunk),
                                  batch_size=self.batch_size, device=self.device,
                                  max_len=self.max_len, truncate=self.truncate,
-                                 on_batch=on_batch, max_residues=self.batch_residues)
+                                 on_batch=on_batch, max_residues=self._max_residues)
 
     def predict(self, sequences: Any) -> pd.DataFrame:
         """Predict a list of sequences (ids ``"0"``, ``"1"``, ...), a dict id -> sequence or a
