@@ -23,8 +23,8 @@ def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
                      help=DEVICE_HELP)(f)
     f = click.option("--batch-size", type=click.IntRange(min=1), default=256,
                      show_default=True,
-                     help="Most records per batch (records run sorted by length, and a "
-                          "batch also holds at most 16,384 padded residues).")(f)
+                     help="Most records per batch (records run sorted by length; on CPU "
+                          "a batch also holds at most 16,384 padded residues).")(f)
     f = click.argument("input_path", metavar="INPUT",
                        type=click.Path(dir_okay=False, allow_dash=True))(f)
     return click.argument("model_dir", type=click.Path(file_okay=False))(f)
