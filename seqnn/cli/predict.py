@@ -30,7 +30,9 @@ def _common_device(f):  # noqa: ANN001, ANN202 - click decorator stack
     f = click.option("--device", type=DEVICE, default="auto", show_default=True,
                      help=DEVICE_HELP)(f)
     return click.option("--batch-size", type=click.IntRange(min=1), default=256,
-                        show_default=True)(f)
+                        show_default=True,
+                        help="Most records per batch (records run sorted by length; on CPU "
+                             "a batch also holds at most 16,384 padded residues).")(f)
 
 
 def _load(model_dir: str, device: str, batch_size: int, threads: int | None):  # noqa: ANN202

@@ -108,15 +108,18 @@ def run_model(
     return out, (total / count if count else math.nan)
 
 
-def _loader(ds: EncodedDataset, batch_size: int, max_len: int, truncate: str) -> DataLoader:
-    kw = {"batch_size": batch_size, "max_len": max_len, "truncate": truncate}
+def _loader(ds: EncodedDataset, batch_size: int, max_len: int, truncate: str,
+            max_residues: int | None = None) -> DataLoader:
+    kw = {"batch_size": batch_size, "max_len": max_len, "truncate": truncate,
+          "max_residues": max_residues}
     return make_loader(ds, shuffle=False, **kw)[0]
 
 
 def predict_dataset(
     model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
-    on_batch: OnBatch | None = None, temperature: float = 1.0,
+    on_batch: OnBatch | None = None, max_residues: int | None = None,
+    temperature: float = 1.0,
 ) -> dict[str, Any]:
     """Predict every record of ``ds``; returns ``{"ids", "outputs", "predicted", "loss"}``.
 
@@ -127,10 +130,13 @@ def predict_dataset(
     ``None`` for an autoencoder;
     ``loss`` is the mean reconstruction loss for an autoencoder, else NaN. ``on_batch`` as
     in :func:`run_model`; ``temperature`` divides a classifier's logits (calibration).
+    ``max_residues`` also caps each batch's padded residues
+    (:class:`~seqnn.runtime.batches.BucketBatchSampler`; the rows come back in dataset order
+    either way).
     """
     device = select_device(device) if isinstance(device, str) else device
-    out, loss = run_model(model, _loader(ds, batch_size, max_len, truncate), device,
-                          on_batch=on_batch, temperature=temperature)
+    out, loss = run_model(model, _loader(ds, batch_size, max_len, truncate, max_residues),
+                          device, on_batch=on_batch, temperature=temperature)
     task = model_task(model)
     if task == "unsupervised":
         return {"ids": ds.ids, "outputs": out[:, 0] / np.maximum(out[:, 1], 1), "predicted": None,
@@ -144,14 +150,14 @@ def predict_dataset(
 def embed_dataset(
     model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
-    on_batch: OnBatch | None = None,
+    on_batch: OnBatch | None = None, max_residues: int | None = None,
 ) -> np.ndarray:
     """``model.embed(x, mask)`` for every record: ``(N, D)`` ``float32``, dataset order;
-    ``on_batch`` as in :func:`run_model`."""
+    ``on_batch`` as in :func:`run_model`, ``max_residues`` as in :func:`predict_dataset`."""
     device = select_device(device) if isinstance(device, str) else device
     model.eval()
     rows: dict[int, np.ndarray] = {}
-    for cpu_batch in _loader(ds, batch_size, max_len, truncate):
+    for cpu_batch in _loader(ds, batch_size, max_len, truncate, max_residues):
         batch = to_device(cpu_batch, device)
         z = model.embed(batch["x"], batch["mask"]).float().cpu().numpy()
         rows.update(zip(cpu_batch["index"].tolist(), z, strict=True))

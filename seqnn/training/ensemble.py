@@ -7,6 +7,13 @@ ensemble resumes member by member: finished members are not retrained. The ensem
 space) is saved in ``out_dir`` like any model, with ``"ensemble": k``, the members' best
 epochs and ``"ensemble_seeds"`` added to ``model.json``; ``out_dir/history.csv`` stacks the
 members' histories with a ``member`` column.
+
+The members train one after another, not stacked into one vectorised network
+(``torch.func`` ``vmap``): on the 2-core CPU that was measured slower than taking turns
+(1.14x for the mlp, 1.24x for the cnn; batch norm's running statistics fall back to a loop),
+and the rnn cannot be vectorised at all (packed sequences need the lengths as Python
+integers; ``aten::lstm`` has no batching rule). ``benchmarks/bench_ensemble.py`` and
+``benchmarks/README.md`` ("Ensembles") have the figures.
 """
 
 from __future__ import annotations
