@@ -54,7 +54,7 @@ CONTROLS += ["shuffle"] if CHECKS.get("shuffle", True) else []
 
 
 # Every value in a shell string below is quoted: with {x:q}, or, for the three params that
-# are whole shell words already (seqnn, spec, classes), with shlex.quote here.
+# are whole shell words already (seqnn, spec, classes, sep), with shlex.quote here.
 def q(obj):
     """A config block as one shell-quoted JSON word."""
     return shlex.quote(json.dumps(obj, sort_keys=True))
@@ -82,6 +82,14 @@ def classes(wildcards):
     """`--classes A,B` when the dataset fixes its class order (binary: the second is positive)."""
     names = config["datasets"][wildcards.ds].get("classes")
     return f"--classes {shlex.quote(','.join(map(str, names)))}" if names else ""
+
+
+def label_separator(wildcards):
+    """`--label-separator X` for a multilabel dataset (joins predicted label sets)."""
+    ds = config["datasets"][wildcards.ds]
+    if ds["task"] != "multilabel":
+        return ""
+    return f"--label-separator {shlex.quote(ds.get('label_separator', ';'))}"
 
 
 def outdir(wildcards, output):
@@ -204,6 +212,7 @@ rule encode:
         seqnn=SEQNN,
         task=lambda w: data_task(w.ds),
         classes=classes,
+        sep=label_separator,
     threads: 1
     log:
         "logs/{ds}/encode.log",
@@ -212,7 +221,7 @@ rule encode:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} encode {input:q} --task {params.task:q} {params.classes} -o {output:q} 2> {log:q}"
+        "{params.seqnn} encode {input:q} --task {params.task:q} {params.classes} {params.sep} -o {output:q} 2> {log:q}"
 
 
 rule train:
@@ -286,6 +295,8 @@ rule evaluate:
     input:
         f"{R}/{{ds}}/models/{{model}}/predictions.tsv",
         f"{R}/{{ds}}/models/{{model}}/history.csv",
+        sequences=f"{R}/{{ds}}/sequences.tsv",
+        splits=f"{R}/{{ds}}/splits.tsv",
     output:
         directory(f"{R}/{{ds}}/models/{{model}}/plots"),
     params:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .config_safety import check_config_data, excerpt, key_name
+from .config_safety import DATASET_TASKS, check_config_data, excerpt, key_name
 from .errors import ConfigError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
@@ -24,6 +24,8 @@ TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
 #: upper bounds of ``max_len`` and ``ensemble`` (a model folder outside them is refused too)
 MAX_LEN_LIMIT = 1_000_000
 MAX_ENSEMBLE = 64
+#: the header field / table column marking validation records (biotrainer/FLIP convention)
+DEFAULT_VALID_FIELD = "VALIDATION"
 #: the largest workflow config file read (YAML; aliases are bounded by seqnn.config_safety)
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -45,11 +47,15 @@ class InputSpec:
     header_field: str | None = None  # label from a key=value header field
     header_regex: str | None = None  # label from a regex on the header (group 1)
     split_field: str | None = None  # given split from a key=value header field
+    # with a per-record split (split_field or split_column): a true VALIDATION field or
+    # column moves a train record to valid (biotrainer/FLIP); None switches it off
+    valid_field: str | None = DEFAULT_VALID_FIELD
 
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """How to split: ``cluster`` (MMseqs2, default), ``given``, ``random`` or ``stratified``."""
+    """How to split: ``cluster`` (MMseqs2, default), ``given``, ``random``, ``stratified`` or
+    ``mutations`` (variant libraries: train on <= ``max_train_mutations``)."""
 
     method: str = "cluster"
     identity: float = 0.3
@@ -57,23 +63,39 @@ class SplitSpec:
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     folds: int = 0  # > 1: also a `fold` column, whole clusters per fold (cross-validation)
+    # variant libraries (deep mutational scans), see seqnn.split.variants
+    variants: Any = "auto"  # auto | true | false: audit by mutational distance
+    variant_max_mutations: int = 10
+    variant_min_fraction: float = 0.8
+    max_train_mutations: int | None = None  # method mutations: train on <= k mutations
+    parent: str | None = None  # reference for mutation counts (record id or sequence)
+    # method given: the share of train carved out as valid when the given split has none
+    # (None = 0.1; seqnn.split.carve)
+    valid_fraction: float | None = None
+
+
+def check_valid_fraction(spec: SplitSpec, where: str) -> None:
+    """Refuse a ``valid_fraction`` outside (0, 1) or with a method other than ``given`` (the
+    others take the validation share from ``fractions``); one-line :class:`ConfigError`."""
+    f = spec.valid_fraction
+    if f is None:
+        return
+    if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f < 1:
+        raise ConfigError(f"{where}.valid_fraction: a number in (0, 1) expected, got {f!r}")
+    if spec.method != "given":
+        raise ConfigError(f"{where}.valid_fraction: only for method given (method "
+                          f"{spec.method} takes the validation share from fractions)")
 
 
 @dataclass(frozen=True)
 class GenerateSpec:
-    """What a ``task: generative`` dataset does after training (``generate:`` block): sample
-    ``n`` sequences per generative model at ``seed`` and ``temperature``, and judge them
-    against the ``reference`` split (``test`` or ``valid``); ``classifier`` is an optional
-    binary classifier model folder (e.g. ``results/amp_published/models/cnn``) whose view is
-    reported, ``embed_model`` an optional model folder for the Fréchet distance (default:
-    each generator's own ``vae`` embeddings when there is a vae, else none)."""
-
+    """A ``task: generative`` dataset's ``generate:`` block (config/amp_generate.yaml)."""
     n: int = 1000
     seed: int = 0
     temperature: float = 1.0
-    reference: str = "test"
-    classifier: str | None = None
-    embed_model: str | None = None
+    reference: str = "test"  # or "valid": the held-out split the samples are judged against
+    classifier: str | None = None  # a binary classifier model folder: its view is reported
+    embed_model: str | None = None  # a model folder for the Fréchet distance (default: vae)
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,7 @@ class DatasetSpec:
     split: SplitSpec = field(default_factory=SplitSpec)
     max_len: int = DEFAULT_MAX_LEN
     classes: tuple[str, ...] = ()  # class order; binary: the second class is the positive one
+    label_separator: str = ";"  # multilabel: between the labels of one field ("A;B")
     generate: GenerateSpec = field(default_factory=GenerateSpec)  # task: generative only
 
 
@@ -261,20 +284,23 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
     split = data.pop("split", {}) or {}
     split = _build(SplitSpec, split, f"{where}.split")
     split = SplitSpec(**{**split.__dict__, "fractions": tuple(split.fractions)})
-    if split.method not in ("cluster", "given", "random", "stratified"):
+    if split.method not in ("cluster", "given", "random", "stratified", "mutations"):
         raise ConfigError(f"{where}.split.method: unknown method {split.method!r}")
+    if split.method == "mutations" and split.max_train_mutations is None:
+        raise ConfigError(f"{where}.split: method 'mutations' needs max_train_mutations")
     if len(split.fractions) != 3 or abs(sum(split.fractions) - 1) > 1e-6:
         raise ConfigError(f"{where}.split.fractions: three fractions summing to 1 expected")
+    check_valid_fraction(split, f"{where}.split")
     if "task" not in data:
         raise ConfigError(f"{where}: 'task' is required (binary, multiclass or regression)")
     data["classes"] = tuple(str(c) for c in data.get("classes", ()))
     data["generate"] = _build(GenerateSpec, data.get("generate") or {}, f"{where}.generate")
-    if data["generate"].reference not in ("test", "valid"):
-        raise ConfigError(f"{where}.generate.reference: use test or valid")
     spec = _build(DatasetSpec, {**data, "name": name, "inputs": tuple(specs), "split": split},
                   where)
-    if spec.task not in ("binary", "multiclass", "regression", "unsupervised", "generative"):
+    if spec.task not in DATASET_TASKS:
         raise ConfigError(f"{where}.task: unknown task {spec.task!r}")
+    if not isinstance(spec.label_separator, str) or not spec.label_separator.strip():
+        raise ConfigError(f"{where}.label_separator: a non-empty string expected")
     if spec.policy not in ("map", "strict"):
         raise ConfigError(f"{where}.policy: unknown policy {spec.policy!r}")
     return spec

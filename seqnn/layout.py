@@ -36,7 +36,11 @@ A model folder (``models/<model>/``, written by ``seqnn train``)
 * :data:`TRAIN_SEQUENCES` ``train_sequences.fa``: the training sequences
   (``seqnn predict --nearest``); :data:`PROBE` ``probe.json``: an autoencoder's linear probe;
 * :data:`MEMBERS_DIR` ``members/<i>/``: an ensemble's members, each a model folder;
-* :data:`PLOTS_DIR` ``plots/``: the PNGs of ``seqnn evaluate``;
+* :data:`PLOTS_DIR` ``plots/``: the PNGs of ``seqnn evaluate``, with
+  :data:`ATTRIBUTIONS` ``attributions.json``: what the attributions say about shortcuts
+  (:mod:`seqnn.inference.attribution_summary`);
+* :data:`RELIABILITY` ``reliability.json``: expected metric per identity bin and the
+  conformal scores of ``seqnn predict`` (written by ``seqnn check``);
 * :data:`GENERATED` ``generated.fa`` and :data:`GENERATION` ``generation.json``: a generative
   model's sampled sequences (``seqnn generate``) and their evaluation next to three
   baselines (``seqnn check-generated``).
@@ -77,6 +81,8 @@ TRAIN_SEQUENCES = "train_sequences.fa"
 PROBE = "probe.json"
 MEMBERS_DIR = "members"
 PLOTS_DIR = "plots"
+RELIABILITY = "reliability.json"
+ATTRIBUTIONS = "attributions.json"
 GENERATED = "generated.fa"  # a generative model's sampled sequences (workflow)
 GENERATION = "generation.json"  # their evaluation beside three baselines
 

@@ -20,14 +20,27 @@ from sklearn import metrics as skm
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "mcc", "roc_auc")
 REGRESSION_METRICS = ("spearman", "pearson", "r2", "rmse")
-TASKS = ("binary", "multiclass", "regression")
+#: multi-label metrics (:func:`multilabel_metrics`); the first, macro MCC, is the primary one
+MULTILABEL_METRICS = ("macro_mcc", "micro_f1", "macro_f1", "roc_auc", "subset_accuracy",
+                      "jaccard")
+TASKS = ("binary", "multiclass", "multilabel", "regression")
 
 
 def primary_metric(task: str) -> str:
-    """Name of the metric that selects models and baselines: ``mcc`` or ``spearman``."""
+    """Name of the metric that selects models and baselines: ``mcc``, ``spearman`` or, for
+    multi-label, ``macro_mcc`` (the mean of the per-label MCCs): like the other two it is 0
+    for a model with no skill (so the permutation control's "at chance" rule holds as it
+    is), and every label counts equally however rare. Micro F1 is reported beside it."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return "spearman" if task == "regression" else "mcc"
+    return {"regression": "spearman", "multilabel": "macro_mcc"}.get(task, "mcc")
+
+
+def metrics_of(task: str) -> tuple[str, ...]:
+    """The metric names a task reports (and a run may monitor)."""
+    if task == "regression":
+        return REGRESSION_METRICS
+    return MULTILABEL_METRICS if task == "multilabel" else CLASSIFICATION_METRICS
 
 
 def class_order(labels: Sequence | np.ndarray) -> list[str]:
@@ -122,6 +135,122 @@ def regression_metrics(y_true: Sequence | np.ndarray, y_pred: Sequence | np.ndar
     return {"spearman": spearman, "pearson": pearson, "r2": r2, "rmse": rmse, "n": n}
 
 
+def _binary_scores(y: np.ndarray, p: np.ndarray, score: np.ndarray | None) -> dict:
+    """Per-label scores of one 0/1 column: F1, MCC, precision, recall, ROC AUC."""
+    tp, fp, fn = int((y & p).sum()), int((~y & p).sum()), int((y & ~p).sum())
+    tn = int(y.size - tp - fp - fn)
+    denom = np.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    auc = None
+    if score is not None and 0 < y.sum() < y.size:
+        auc = float(skm.roc_auc_score(y, score))
+    return {
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        "mcc": (tp * tn - fp * fn) / denom if denom > 0 else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+        "roc_auc": auc, "support": int(y.sum()), "predicted": int(p.sum()),
+    }
+
+
+def multilabel_metrics(y_true: np.ndarray, proba: np.ndarray,
+                       thresholds: Sequence[float] | float = 0.5,
+                       class_names: Sequence[str] | None = None) -> dict:
+    """Multi-label metrics of ``(N, K)`` 0/1 targets and ``(N, K)`` probabilities, a label
+    being predicted where its probability is ``>=`` its threshold (one per label, or one).
+
+    ``micro_f1`` (pooled over all protein-label pairs), ``macro_f1`` and ``macro_mcc``
+    (means over the K labels), ``roc_auc`` (mean over labels with both classes present;
+    ``None`` if none), ``subset_accuracy`` (the whole set right), ``jaccard`` (mean
+    per-protein |true & predicted| / |true | predicted|, 1 when both are empty), ``n``,
+    and ``per_label``: for each label name its ``f1``, ``mcc``, ``precision``, ``recall``,
+    ``roc_auc``, ``support`` (true positives + false negatives) and ``predicted`` count.
+    """
+    y = np.asarray(y_true).astype(bool)
+    prob = np.asarray(proba, dtype=np.float64).reshape(y.shape)
+    names = [str(c) for c in (class_names or range(y.shape[1]))]
+    n = int(y.shape[0])
+    if n == 0:
+        return {m: None for m in MULTILABEL_METRICS} | {"n": 0, "per_label": {}}
+    pred = prob >= np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (y.shape[1],))
+    per = {name: _binary_scores(y[:, j], pred[:, j], prob[:, j]) for j, name in enumerate(names)}
+    tp, fp, fn = (y & pred).sum(), (~y & pred).sum(), (y & ~pred).sum()
+    union = (y | pred).sum(axis=1)
+    aucs = [v["roc_auc"] for v in per.values() if v["roc_auc"] is not None]
+    return {
+        "micro_f1": float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 0.0,
+        "macro_f1": float(np.mean([v["f1"] for v in per.values()])),
+        "macro_mcc": float(np.mean([v["mcc"] for v in per.values()])),
+        "roc_auc": float(np.mean(aucs)) if aucs else None,
+        "subset_accuracy": float((y == pred).all(axis=1).mean()),
+        "jaccard": float(np.where(union > 0, (y & pred).sum(axis=1) / np.maximum(union, 1),
+                                  1.0).mean()),
+        "n": n, "per_label": per,
+    }
+
+
+def choose_thresholds(y_true: np.ndarray, proba: np.ndarray, default: float = 0.5,
+                      grid: int = 99) -> list[float]:
+    """Per-label decision thresholds that maximise each label's MCC (the primary metric's
+    part) on ``(N, K)`` 0/1 targets and probabilities, meant for the validation split:
+    candidates ``0.01 .. 0.99`` in ``grid`` steps, ties to the one nearest ``default``; a
+    label with no positive (or no negative) protein keeps ``default``."""
+    y = np.asarray(y_true).astype(bool)
+    prob = np.asarray(proba, dtype=np.float64).reshape(y.shape)
+    cands = np.linspace(0.01, 0.99, grid)
+    out = []
+    for j in range(y.shape[1]):
+        pos = y[:, j]
+        if not 0 < pos.sum() < pos.size:
+            out.append(float(default))
+            continue
+        pred = prob[:, j][None, :] >= cands[:, None]  # (grid, N)
+        tp = (pred & pos).sum(1).astype(np.float64)
+        fp = pred.sum(1) - tp
+        fn = pos.sum() - tp
+        tn = pos.size - tp - fp - fn
+        denom = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        mcc = np.where(denom > 0, (tp * tn - fp * fn) / np.where(denom > 0, denom, 1), 0.0)
+        best = np.flatnonzero(mcc >= mcc.max() - 1e-12)
+        out.append(round(float(cands[best[np.argmin(np.abs(cands[best] - default))]]), 4))
+    return out
+
+
+def multilabel_bootstrap_ci(y_true: np.ndarray, y_pred: np.ndarray, metric: str = "macro_mcc",
+                            n: int = 1000, seed: int = 0, level: float = 0.95
+                            ) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval of ``micro_f1``, ``macro_f1``, ``macro_mcc``,
+    ``subset_accuracy`` or ``jaccard`` from ``(N, K)`` 0/1 targets and predictions
+    (proteins resampled, seeded; vectorised over resamples by per-protein counts)."""
+    y, p = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    if y.shape[0] == 0:
+        return None, None
+    idx = np.random.default_rng(seed).integers(0, y.shape[0], size=(n, y.shape[0]))
+    if metric in ("subset_accuracy", "jaccard"):
+        union = (y | p).sum(1)
+        row = ((y == p).all(1).astype(float) if metric == "subset_accuracy" else
+               np.where(union > 0, (y & p).sum(1) / np.maximum(union, 1), 1.0))
+        vals = row[idx].mean(1)
+    else:
+        tp = np.stack([(y & p)[i].sum(0) for i in idx]).astype(np.float64)  # (n, K)
+        fp = np.stack([(~y & p)[i].sum(0) for i in idx]).astype(np.float64)
+        fn = np.stack([(y & ~p)[i].sum(0) for i in idx]).astype(np.float64)
+        tn = y.shape[0] - tp - fp - fn
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if metric == "micro_f1":
+                t, f = tp.sum(1), fp.sum(1) + fn.sum(1)
+                vals = np.where(t + f > 0, 2 * t / (2 * t + f), 0.0)
+            elif metric == "macro_f1":
+                vals = np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0).mean(1)
+            elif metric == "macro_mcc":
+                denom = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+                vals = np.where(denom > 0, (tp * tn - fp * fn) / denom, 0.0).mean(1)
+            else:
+                return None, None
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(vals, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def _confusion_stack(y: np.ndarray, p: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
     """Confusion matrices ``(B, K, K)`` (rows true, columns predicted) of B resamples."""
     b = idx.shape[0]
@@ -194,3 +323,9 @@ def bootstrap_ci(
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(arr, [tail, 100 - tail])
     return float(low), float(high)
+
+
+#: bins of a held-out sequence's identity to its nearest training sequence, ``[low, high)``
+#: and name: the metric-by-identity breakdown of the checks and the report
+IDENTITY_BINS = [(0.0, 0.3, "<0.3"), (0.3, 0.5, "0.3-0.5"), (0.5, 0.7, "0.5-0.7"),
+                 (0.7, 1.01, ">=0.7")]

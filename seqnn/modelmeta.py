@@ -127,19 +127,28 @@ def check_outputs(meta: dict[str, Any], path: Path) -> None:
             raise fail(path, "class_names", "must be a list of non-empty strings")
         if len(set(names)) != len(names):
             raise fail(path, "class_names", "holds a name twice")
-        if "task" in meta and (task != "multiclass" or "n_outputs" in meta):
-            expected = {"binary": 2, "multiclass": n_out}.get(task, 0)
+        if "task" in meta and (task not in ("multiclass", "multilabel") or "n_outputs" in meta):
+            expected = {"binary": 2, "multiclass": n_out, "multilabel": n_out}.get(task, 0)
             if len(names) != expected:
                 raise fail(path, "class_names", f"must hold {expected} name(s) for task "
                            f"{task} with n_outputs {n_out}, got {len(names)}")
     if task in ("binary", "regression") and "n_outputs" in meta and n_out != 1:
         raise fail(path, "n_outputs", f"must be 1 for task {task}, got {n_out}")
+    if "thresholds" in meta:  # multilabel: one decision threshold per label, in 0..1
+        cuts = meta["thresholds"]
+        if not (isinstance(cuts, dict) and isinstance(names, list) and list(cuts) == names
+                and all(is_number(v, 0, 1) for v in cuts.values())):
+            raise fail(path, "thresholds", "must map every class name, in order, to a "
+                       "number in 0..1")
+    sep = meta.get("label_separator", ";")
+    if not (isinstance(sep, str) and 0 < len(sep) <= 8):
+        raise fail(path, "label_separator", f"must be a short string, got {short(sep)}")
 
 
 def check_rules(meta: dict[str, Any], path: Path) -> None:
     """The length rule, the alphabet policy and the optional keys prediction reads (each
     where present): ``max_len``, ``truncate``, ``alphabet_policy``, ``drop_gaps``,
-    ``identity_threshold``, ``ensemble``."""
+    ``identity_threshold``, ``temperature``, ``ensemble``."""
     if "max_len" in meta and not is_integer(meta["max_len"], 1, MAX_LEN):
         raise fail(path, "max_len", f"must be an integer in 1..{MAX_LEN}, got "
                    f"{short(meta['max_len'])}")
@@ -155,6 +164,9 @@ def check_rules(meta: dict[str, Any], path: Path) -> None:
     if not is_number(meta.get("identity_threshold", 0.3), 0, 1):
         raise fail(path, "identity_threshold", "must be a number in 0..1, got "
                    f"{short(meta.get('identity_threshold'))}")
+    if not is_number(meta.get("temperature", 1.0), 1e-3, 1e3):
+        raise fail(path, "temperature", "must be a number in 0.001..1000, got "
+                   f"{short(meta.get('temperature'))}")
     if not is_integer(meta.get("ensemble", 1), 1, MAX_ENSEMBLE):
         raise fail(path, "ensemble", f"must be an integer in 1..{MAX_ENSEMBLE}, got "
                    f"{short(meta.get('ensemble'))}")

@@ -1,12 +1,14 @@
 """Public face of prediction: :func:`load` a model folder as a :class:`Predictor`, then
-``predict`` / ``embed`` sequences, or stream whole FASTA files with :func:`predict_file` and
-:func:`embed_file`. The code lives in :mod:`seqnn.inference`; this module re-exports it.
-The prediction table's columns are described in :mod:`seqnn.inference.predictor`.
+``predict`` / ``embed`` / ``explain`` sequences, or stream whole FASTA files with
+:func:`predict_file`, :func:`embed_file` and :func:`explain_file`. The code lives in
+:mod:`seqnn.inference`; this module re-exports it. The prediction table's columns are
+described in :mod:`seqnn.inference.predictor`.
 """
 
 from __future__ import annotations
 
 from .data.fasta import SeenIds, iter_fasta_chunks, open_fasta, source_name
+from .inference.explain_files import explain_file
 from .inference.files import embed_file, predict_file
 from .inference.nearest import NearestTrain
 from .inference.predictor import FLAGS, Chunk, Predictor, finish_rows, load
@@ -14,5 +16,6 @@ from .layout import TRAIN_SEQUENCES
 
 __all__ = [
     "FLAGS", "TRAIN_SEQUENCES", "Chunk", "NearestTrain", "Predictor", "SeenIds", "embed_file",
-    "finish_rows", "iter_fasta_chunks", "load", "open_fasta", "predict_file", "source_name",
+    "explain_file", "finish_rows", "iter_fasta_chunks", "load", "open_fasta", "predict_file",
+    "source_name",
 ]

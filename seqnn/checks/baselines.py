@@ -5,8 +5,9 @@ split: ``majority`` (most frequent class / training mean), ``length`` (log lengt
 ``aa_composition`` (21 residue fractions) and ``dipeptide`` (400 dipeptide fractions).
 Each non-trivial baseline is a ``StandardScaler`` + ``LogisticRegression`` (C in
 :data:`C_GRID`, balanced or no class weights) for classification or ``Ridge``
-(:data:`ALPHA_GRID`) for regression, fitted on the training split only; the regularisation
-strength and the class weighting are picked by the primary metric
+(:data:`ALPHA_GRID`) for regression, fitted on the training split only (a regression
+dataset of one sequence length adds ``onehot_ridge``, :mod:`seqnn.checks.onehot`); the
+regularisation strength and the class weighting are picked by the primary metric
 (:func:`seqnn.metrics.primary_metric`) on the validation split (ties go to the stronger
 regularisation). Feature functions are vectorised with numpy: one ``np.bincount`` over
 the joined sequence bytes, no per-residue Python loop.
@@ -35,6 +36,7 @@ from ..metrics import (
     primary_metric,
     regression_metrics,
 )
+from .onehot import ONEHOT_RIDGE, onehot_candidates, onehot_features, with_onehot
 
 #: column names of :func:`aa_composition` (20 standard residues, then X)
 AA_FEATURES = tuple(STANDARD + UNKNOWN)
@@ -54,6 +56,7 @@ FEATURES = {
     "length": length_features,
     "aa_composition": aa_composition,
     "dipeptide": dipeptide_composition,
+    ONEHOT_RIDGE: onehot_features,
 }
 
 
@@ -84,6 +87,8 @@ def _candidates(name: str, task: str, seed: int) -> list[tuple[dict, object]]:
         if task == "regression":
             return [({"strategy": "mean"}, DummyRegressor(strategy="mean"))]
         return [({"strategy": "most_frequent"}, DummyClassifier(strategy="most_frequent"))]
+    if name == ONEHOT_RIDGE:
+        return onehot_candidates()
     if task == "regression":
         return [({"alpha": a}, make_pipeline(StandardScaler(), Ridge(alpha=a))) for a in ALPHA_GRID]
     solver = "liblinear" if task == "binary" else "lbfgs"
@@ -123,6 +128,11 @@ def run_baselines(
     table = df.drop(columns=["split"], errors="ignore").merge(
         splits[["id", "split"]], on="id", how="inner", validate="one_to_one")
     table = table[table["label"].notna()]
+    if task == "multilabel":  # one-vs-rest logistic per label (seqnn.checks.multilabel)
+        from .multilabel import multilabel_baselines
+
+        return multilabel_baselines(table, FEATURES, baselines, seed, C_GRID, class_names,
+                                    predictions)
     if task == "regression":
         names: list[str] = []
         y_all = table["label"].to_numpy(dtype=np.float64)
@@ -134,7 +144,7 @@ def run_baselines(
         raise ValueError("run_baselines: the training split has no labelled sequence")
     seqs = table["sequence"].tolist()
     out: dict = {}
-    for name in baselines:
+    for name in with_onehot(baselines, task, seqs):
         x_all = np.zeros((len(seqs), 1)) if name == "majority" else FEATURES[name](seqs)
         xs = {s: x_all[m] for s, m in parts.items()}
         ys = {s: y_all[m] for s, m in parts.items()}

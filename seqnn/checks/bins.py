@@ -7,16 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..metrics import classification_metrics, regression_metrics
-
-IDENTITY_BINS = [(0.0, 0.3, "<0.3"), (0.3, 0.5, "0.3-0.5"), (0.5, 0.7, "0.5-0.7"),
-                 (0.7, 1.01, ">=0.7")]
+from ..data.labelsets import multi_hot
+from ..metrics import IDENTITY_BINS, classification_metrics, multilabel_metrics, regression_metrics
 
 
 def _metric_of(pred: pd.DataFrame, task: str, class_names: list[str], metric: str) -> float | None:
     """``metric`` of the rows of a prediction table."""
     if task == "regression":
         return regression_metrics(pred["true"], pred["predicted"])[metric]
+    if task == "multilabel":  # the predicted sets as 0/1 "probabilities" at threshold 0.5
+        truth = multi_hot(pred["true"].fillna("").astype(str).tolist(), class_names)
+        made = multi_hot(pred["predicted"].fillna("").astype(str).tolist(), class_names)
+        return multilabel_metrics(truth, made, 0.5, class_names)[metric]
     proba = pred[[f"p_{c}" for c in class_names]].to_numpy() if class_names else None
     return classification_metrics(pred["true"].astype(str), pred["predicted"].astype(str),
                                   proba, class_names or None)[metric]

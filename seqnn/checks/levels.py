@@ -95,11 +95,16 @@ def data_reasons(stats: dict, task: str, s: CheckSettings) -> list[dict]:
             out.append(reason(CAUTION, "SMALL_DATA", f"tiny {split} split ({n[split]} sequences)",
                               f"SMALL DATA: the {split} split has {n[split]} sequences (under "
                               f"{least}); its scores are noisy"))
-    if task in ("binary", "multiclass"):
+    if task in ("binary", "multiclass", "multilabel"):
         classes = stats.get("classes") or {}
-        train = set(classes.get("train", {}))
+
+        def used(split: str) -> set[str]:  # multi-label: the labels of the label sets
+            keys = set(classes.get(split, {}))
+            return {n for k in keys for n in k.split(";") if n} if task == "multilabel" else keys
+
+        train = used("train")
         for split in ("valid", "test"):
-            absent = sorted(train - set(classes.get(split, {})))
+            absent = sorted(train - used(split))
             if split in classes and absent:
                 out.append(reason(CAUTION, "CLASS_ABSENT", f"class {', '.join(absent)} absent "
                                   f"from {split}", f"CLASS ABSENT: {', '.join(absent)} never "

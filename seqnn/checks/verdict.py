@@ -15,7 +15,8 @@ thresholds are fields of :class:`CheckSettings` (defaults in brackets).
 * **leakage**: the audit finds more test sequences above the split's identity threshold to
   a training sequence than its leak limit allows;
 * **shortcut not beaten**: the model's test metric (MCC for classification, Spearman for
-  regression) is not above the best shortcut baseline's by at least ``margin`` [0.05];
+  regression, the mean per-label MCC for multi-label) is not above the best shortcut
+  baseline's by at least ``margin`` [0.05];
 * **permutation control not at chance**: the model retrained on shuffled training (and
   validation) labels, repeated with a few seeds, must reach a mean test metric within
   ``max(chance_band, 2 / sqrt(n_test), 2 * sd / sqrt(runs))`` of zero (``chance_band``
@@ -52,8 +53,9 @@ import pandas as pd
 
 from .. import layout
 from ..data.files import read_json
+from ..data.labelsets import multi_hot
 from ..errors import CheckpointError
-from ..metrics import bootstrap_ci, primary_metric
+from ..metrics import bootstrap_ci, multilabel_bootstrap_ci, primary_metric
 from ..modelmeta import read_model_info
 from .bins import IDENTITY_BINS, length_bins, metric_by_bins
 from .controls import summarize_controls
@@ -69,9 +71,11 @@ from .levels import (
     split_stats,
     why_line,
 )
+from .reliability import store_reliability
 
 SHORTCUT_NAMES = {"majority": "majority class", "length": "length only",
-                  "aa_composition": "amino-acid composition", "dipeptide": "dipeptide composition"}
+                  "aa_composition": "amino-acid composition", "dipeptide": "dipeptide composition",
+                  "onehot_ridge": "one-hot ridge (fixed length)"}
 
 
 def best_shortcut(baselines: dict, metric: str) -> tuple[str, float] | None:
@@ -99,11 +103,17 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
     metric = primary_metric(task)
     pred = pd.read_csv(model_dir / layout.PREDICTIONS, sep="\t", dtype={"id": str})
     test = pred[pred["split"] == "test"].reset_index(drop=True)
-    if task != "regression":
-        test["true"], test["predicted"] = test["true"].astype(str), test["predicted"].astype(str)
+    if task != "regression":  # an empty multi-label set is read as NaN
+        test["true"] = test["true"].fillna("").astype(str)
+        test["predicted"] = test["predicted"].fillna("").astype(str)
     proba = test[[f"p_{c}" for c in names]].to_numpy() if names and task != "regression" else None
-    ci = bootstrap_ci(test["true"], test["predicted"], proba, metric, n=settings.bootstrap,
-                      seed=settings.seed, class_names=names or None)
+    if task == "multilabel":  # label sets -> (N, K) 0/1, resampled by protein
+        ci = multilabel_bootstrap_ci(multi_hot(test["true"].tolist(), names),
+                                     multi_hot(test["predicted"].tolist(), names), metric,
+                                     n=settings.bootstrap, seed=settings.seed)
+    else:
+        ci = bootstrap_ci(test["true"], test["predicted"], proba, metric, n=settings.bootstrap,
+                          seed=settings.seed, class_names=names or None)
     value = metrics["test"].get(metric)
     entry: dict = {"model": meta.get("model"), "task": task, "metric": metric,
                    "test_metric": value, "ci": list(ci), "warnings": [],
@@ -121,6 +131,8 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
     if nearest is not None:
         ident = test["id"].map(nearest.set_index("id")["identity"]).fillna(0.0)
         entry["by_identity_bin"] = metric_by_bins(test, ident, IDENTITY_BINS, task, names, metric)
+        entry["conformal_coverage"] = store_reliability(model_dir, pred, nearest, meta, metric,
+                                                        entry["by_identity_bin"])
     test_len = test["id"].map(lengths).astype(float)
     entry["by_length_bin"] = metric_by_bins(test, test_len, length_bins(test_len), task, names,
                                             metric)
@@ -253,6 +265,9 @@ def _verdict(e: dict, audit: dict | None, s: CheckSettings) -> tuple[str, list[d
 def _leak_phrase(audit: dict | None, why: list[dict]) -> str:
     if not audit:
         return "leakage not audited"
+    library = audit.get("variants") or {}
+    if library.get("is_variant_library") and library.get("summary") and not audit.get("leak"):
+        return str(library["summary"])  # identity is uninformative (seqnn.split.variant_audit)
     thr = audit.get("identity_threshold", 0.3)
     frac = (audit.get("fraction_above_threshold") or {}).get("test")
     if frac is None:

@@ -13,13 +13,15 @@ from .options import check_outputs
 @click.argument("sequences", type=click.Path(dir_okay=False))
 @click.argument("splits", type=click.Path(dir_okay=False))
 @click.option("--task", required=True,
-              type=click.Choice(["binary", "multiclass", "regression", "unsupervised"]))
+              type=click.Choice(["binary", "multiclass", "multilabel", "regression",
+                                 "unsupervised"]))
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
 def baselines(sequences: str, splits: str, task: str, seed: int, classes: str | None,
               out: str) -> None:
-    """Shortcut baselines: majority, length, amino-acid and dipeptide composition."""
+    """Shortcut baselines: majority, length, amino-acid and dipeptide composition (and, for
+    regression on one sequence length, ridge on the flattened one-hot)."""
     from ..checks.baselines import baselines_from_files
 
     check_outputs([out], [sequences, splits])

@@ -15,6 +15,11 @@ from .options import check_outputs, max_record_option, policy_option
 @click.option("--id-column", default="id", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--header-field", help="Read labels from a key=value header field (e.g. TARGET).")
+@click.option("--label-separator", help="Labels are multi-label sets split by this (e.g. ';'): "
+              "count proteins per label and label sets.")
+@click.option("--split-field", help="Count the given split of a key=value header field (e.g. SET).")
+@click.option("--valid-field", default="VALIDATION", show_default=True,
+              help="With --split-field: a true field moves a train record to valid ('' = off).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as JSON (a list of summaries for several files).")
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(dir_okay=False),
@@ -22,17 +27,20 @@ from .options import check_outputs, max_record_option, policy_option
 @policy_option
 @max_record_option
 def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_column: str,
-            header_field: str | None, as_json: bool, out: str, policy: str,
+            header_field: str | None, label_separator: str | None, split_field: str | None,
+            valid_field: str, as_json: bool, out: str, policy: str,
             drop_gaps: bool, max_record: int | None) -> None:
     """Summarise FASTA files, each on its own: records, lengths, residues, duplicates,
-    label balance."""
+    label balance and the given split."""
     from ..data.files import write_text
     from ..data.inspect import inspect_fasta, render_summary
 
     check_outputs([out], [*fasta, labels])
     summaries = [inspect_fasta(f, policy=policy, drop_gaps=drop_gaps, labels=labels,
                                id_column=id_column, label_column=label_column,
-                               header_field=header_field, max_record=max_record)
+                               header_field=header_field, max_record=max_record,
+                               label_separator=label_separator,
+                               split_field=split_field, valid_field=valid_field or None)
                  for f in fasta]
     if as_json:
         text = json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2)
@@ -49,14 +57,18 @@ def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_co
 @click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
               help="Output .npz (ragged tokens, offsets, ids[, labels]).")
-@click.option("--task", type=click.Choice(["binary", "multiclass", "regression", "unsupervised"]),
+@click.option("--task", type=click.Choice(["binary", "multiclass", "multilabel", "regression",
+                                           "unsupervised"]),
               default=None, help="With a sequences table: encode its labels for this task.")
 @click.option("--max-len", type=int, default=None, help="Refuse sequences longer than this.")
 @click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
+@click.option("--label-separator", default=";", show_default=True,
+              help="multilabel: joins predicted label sets in `seqnn predict` output (the "
+              "table's label sets use ';', as in sequences.tsv).")
 @policy_option
 @max_record_option
 def encode(source: str, out: str, task: str | None, max_len: int | None, classes: str | None,
-           policy: str, drop_gaps: bool, max_record: int | None) -> None:
+           label_separator: str, policy: str, drop_gaps: bool, max_record: int | None) -> None:
     """Tokenise a FASTA file (or a sequences.tsv table) into seqnn's ragged .npz format."""
     from ..data.alphabet import Substitutions
     from ..data.encoding import encode_table, over_length, save_encoded
@@ -81,7 +93,8 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
         raise SeqnnInputError(source, f"length {len(seqs[i])} > --max-len {max_len}", ids[i])
     try:
         ds = encode_table(ids, seqs, labels, task or "unsupervised",
-                          class_names=classes.split(",") if classes else None)
+                          class_names=classes.split(",") if classes else None,
+                          label_separator=label_separator)
     except ValueError as exc:  # e.g. a label missing from --classes
         raise SeqnnInputError(source, str(exc)) from None
     if labels is not None:  # the label checks of ingest and train: finite, two classes
@@ -131,6 +144,9 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
                f"{report.duplicate_groups} group(s) of identical sequences, "
                f"{report.cross_split_groups} across splits, {report.conflicting_groups} with "
                f"conflicting labels (dropped {report.duplicate_rows_dropped} rows)", err=True)
+    if report.label_sets:
+        click.echo("labels: " + ", ".join(f"{k} {v}" for k, v in report.label_sets["labels"]
+                                          .items()), err=True)
 
 
 

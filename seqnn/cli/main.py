@@ -25,6 +25,7 @@ from .._version import __version__
 from ..errors import SeqnnError
 from .checks import baselines, check
 from .data import encode, ingest, inspect, prepare
+from .explain import explain
 from .generate import check_generated, generate, report_generation
 from .predict import embed, predict
 from .report import evaluate, report, report_index
@@ -124,6 +125,6 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
 
 
 for _command in (inspect, encode, ingest, prepare, split, audit, baselines, train, models,
-                 evaluate, check, report, report_index, predict, embed, run, generate,
-                 check_generated, report_generation):
+                 evaluate, check, report, report_index, predict, embed, explain, run,
+                 generate, check_generated, report_generation):
     main.add_command(_command)

@@ -14,6 +14,14 @@ from .options import DEVICE, DEVICE_HELP, check_outputs, max_record_option
 def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
     """Options shared by ``predict`` and ``embed``."""
     f = max_record_option(f)
+    f = _common_device(f)
+    f = click.argument("input_path", metavar="INPUT",
+                       type=click.Path(dir_okay=False, allow_dash=True))(f)
+    return click.argument("model_dir", type=click.Path(file_okay=False))(f)
+
+
+def _common_device(f):  # noqa: ANN001, ANN202 - click decorator stack
+    """The chunk, thread, device and batch options of ``predict``, ``embed``, ``explain``."""
     f = click.option("--chunk-size", type=click.IntRange(min=1), default=10_000,
                      show_default=True, help="Records read and predicted per chunk.")(f)
     f = click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -21,11 +29,10 @@ def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
                           "[default: torch's choice].")(f)
     f = click.option("--device", type=DEVICE, default="auto", show_default=True,
                      help=DEVICE_HELP)(f)
-    f = click.option("--batch-size", type=click.IntRange(min=1), default=256,
-                     show_default=True)(f)
-    f = click.argument("input_path", metavar="INPUT",
-                       type=click.Path(dir_okay=False, allow_dash=True))(f)
-    return click.argument("model_dir", type=click.Path(file_okay=False))(f)
+    return click.option("--batch-size", type=click.IntRange(min=1), default=256,
+                        show_default=True,
+                        help="Most records per batch (records run sorted by length; on CPU "
+                             "a batch also holds at most 16,384 padded residues).")(f)
 
 
 def _load(model_dir: str, device: str, batch_size: int, threads: int | None):  # noqa: ANN202
@@ -63,9 +70,12 @@ def _model_files(model_dir: str) -> list[str]:
               help="Add nearest_identity to the model's train_sequences.fa (MMseqs2) and flag "
                    "'extrapolating' below the model's identity_threshold [default: on when "
                    "the model folder has train_sequences.fa].")
+@click.option("--coverage", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="Add a conformal prediction_set (classification) or "
+                                 "lower/upper interval (regression) at this coverage, e.g. 0.9.")
 def predict(model_dir: str, input_path: str, batch_size: int, device: str, threads: int | None,
             chunk_size: int, max_record: int | None, out: str | None,
-            nearest: bool | None) -> None:
+            nearest: bool | None, coverage: float | None) -> None:
     """Predict every sequence of a FASTA file (plain, gzip or - for stdin) with a trained model.
 
     Writes a TSV in input order: id, length, predicted, p_<class> per class (or
@@ -73,20 +83,26 @@ def predict(model_dir: str, input_path: str, batch_size: int, device: str, threa
     truncated, substituted:U->C, lowercase, stop_dropped, gaps_dropped, extrapolating). The
     input follows the model's recorded alphabet policy and max_len. The applicability check
     (nearest_identity, extrapolating) runs by default when the model folder keeps its
-    training sequences; --no-nearest skips it.
+    training sequences; --no-nearest skips it. Where `seqnn check` stored reliability.json
+    in the model folder, the check adds expected_<metric> (the test metric of the query's
+    identity bin), and --coverage a conformal prediction set or interval calibrated on the
+    validation split (per identity bin).
     """
     import os
     import sys
 
     from ..inference.files import predict_file
+    from ..inference.reliability import Reliability
 
     out = None if out == "-" else out
     check_outputs([out], [input_path, *_model_files(model_dir)])
     predictor = _load(model_dir, device, batch_size, threads)
     near, skipped = _nearest(model_dir, predictor.policy, threads, nearest)
+    reliability = Reliability(model_dir, coverage)
     try:
         n = predict_file(predictor, input_path, out, chunk_size=chunk_size, nearest=near,
-                         progress=True, max_record=max_record)
+                         progress=True, max_record=max_record,
+                         reliability=reliability if reliability.available else None)
     except BrokenPipeError:  # e.g. `seqnn predict ... | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)

@@ -10,12 +10,24 @@ import click
 @click.command()
 @click.argument("model_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False))
-def evaluate(model_dir: str, out: str) -> None:
+@click.option("--attributions/--no-attributions", default=True, show_default=True,
+              help="Also summarise the test attributions (attributions.json) of a supervised "
+                   "model whose dataset folder holds sequences.tsv and splits.tsv.")
+def evaluate(model_dir: str, out: str, attributions: bool) -> None:
     """Plots for a trained model: learning curves, confusion, ROC/PR or scatter."""
     from ..report.plots import evaluate_model_dir
 
     for path in evaluate_model_dir(model_dir, out):
         click.echo(path, err=True)
+    if attributions:
+        import torch
+
+        from ..inference.attribution_summary import write_summary
+
+        torch.set_num_threads(1)
+        made = write_summary(model_dir, out)
+        if made is not None:
+            click.echo(str(made), err=True)
 
 
 @click.command()

@@ -32,6 +32,7 @@ from .alphabet import (
     clean,
 )
 from .files import atomic_path
+from .labelsets import label_names, multi_hot
 
 PAD_MODES = ("right", "left", "center")
 
@@ -276,7 +277,9 @@ class EncodedDataset:
 
     ``tokens`` flat ``uint8``; ``offsets`` ``(N + 1,)`` ``int64``; ``ids`` ``(N,)`` str;
     ``labels`` ``(N,)``: class index ``int64`` (classification; names in ``class_names``),
-    ``float32`` (regression) or absent; ``task``: binary | multiclass | regression | unsupervised.
+    ``float32`` (regression) or absent; multi-label: ``(N, K)`` ``float32`` 0/1, one column
+    per label in ``class_names``; ``task``: binary | multiclass | multilabel | regression |
+    unsupervised; ``label_separator`` (multi-label) joins a predicted label set for output.
     """
 
     tokens: np.ndarray
@@ -285,6 +288,7 @@ class EncodedDataset:
     labels: np.ndarray | None = None
     task: str = "unsupervised"
     class_names: list[str] = field(default_factory=list)
+    label_separator: str = ";"
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -316,6 +320,7 @@ class EncodedDataset:
             labels=None if self.labels is None else self.labels[index],
             task=self.task,
             class_names=list(self.class_names),
+            label_separator=self.label_separator,
         )
 
 
@@ -325,10 +330,13 @@ def encode_table(
     labels: Sequence[object] | None = None,
     task: str = "unsupervised",
     class_names: Sequence[str] | None = None,
+    label_separator: str = ";",
 ) -> EncodedDataset:
     """Tokenise a table of ids, clean sequences and labels into an :class:`EncodedDataset`.
 
     Classification labels are names; ``class_names`` fixes their order (default: sorted).
+    Multi-label labels are canonical label sets (``A;B``, :mod:`seqnn.data.labelsets`);
+    ``class_names`` then orders the labels and ``label_separator`` is kept for output.
     """
     tokens, offsets = tokenize(seqs, ids, policy="strict")
     y = None
@@ -341,9 +349,14 @@ def encode_table(
         if missing:
             raise ValueError(f"labels {missing} are not among the class names {names}")
         y = np.array([lookup[v] for v in str_labels], dtype=np.int64)
+    elif labels is not None and task == "multilabel":
+        sets = [str(v) for v in labels]
+        names = list(class_names) if class_names else label_names(sets)
+        y = multi_hot(sets, names)
     elif labels is not None and task == "regression":
         y = np.asarray(labels, dtype=np.float32)
-    return EncodedDataset(tokens, offsets, np.asarray(list(ids), dtype=str), y, task, names)
+    return EncodedDataset(tokens, offsets, np.asarray(list(ids), dtype=str), y, task, names,
+                          label_separator)
 
 
 def save_encoded(ds: EncodedDataset, path: str) -> None:
@@ -357,6 +370,8 @@ def save_encoded(ds: EncodedDataset, path: str) -> None:
     }
     if ds.labels is not None:
         arrays["labels"] = ds.labels
+    if ds.task == "multilabel":
+        arrays["label_separator"] = np.array(ds.label_separator)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
 
@@ -371,27 +386,11 @@ def load_encoded(path: str) -> EncodedDataset:
             labels=z["labels"] if "labels" in z.files else None,
             task=str(z["task"]),
             class_names=[str(c) for c in z["class_names"]],
+            label_separator=str(z["label_separator"]) if "label_separator" in z.files else ";",
         )
 
 
-__all__ = [
-    "UNKNOWN_ID",
-    "tokenize",
-    "crop",
-    "pad_tokens",
-    "padding_mask",
-    "one_hot",
-    "one_hot_with_mask",
-    "one_hot_tokens",
-    "onehot_table",
-    "blosum62_table",
-    "decode_padded",
-    "aa_composition",
-    "dipeptide_composition",
-    "EncodedDataset",
-    "encode_table",
-    "save_encoded",
-    "load_encoded",
-    "over_length",
-    "too_long",
-]
+__all__ = ["UNKNOWN_ID", "tokenize", "crop", "pad_tokens", "padding_mask", "one_hot",
+           "one_hot_with_mask", "one_hot_tokens", "onehot_table", "blosum62_table",
+           "decode_padded", "aa_composition", "dipeptide_composition", "EncodedDataset",
+           "encode_table", "save_encoded", "load_encoded", "over_length", "too_long"]

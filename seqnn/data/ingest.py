@@ -1,8 +1,11 @@
 """A dataset's input files -> one validated sequences table.
 
 The table is ``sequences.tsv`` of a results folder: ``id``, ``sequence`` (clean,
-upper case), ``label`` (class name or number; empty when unsupervised), ``source`` (the
-input file), plus ``split`` when the inputs carry a given split. Every check of
+upper case), ``label`` (class name or number; a multi-label task's label set in the
+canonical form of :mod:`seqnn.data.labelsets`, e.g. ``Cytoplasm;Membrane``; empty when
+unsupervised), ``source`` (the input file), plus ``split`` when the inputs carry a given
+split (a per-record split honours the biotrainer/FLIP ``VALIDATION`` flag,
+:mod:`seqnn.data.flags`). Every check of
 :mod:`seqnn.data.fasta` and :mod:`seqnn.data.tables` applies; the report of what the
 alphabet policy changed and of duplicate sequences comes back beside the table.
 """
@@ -19,6 +22,8 @@ from ..config import DatasetSpec, InputSpec
 from ..errors import PolicyError, SeqnnInputError
 from .alphabet import Substitutions, clean
 from .fasta import check_not_nucleotide, parse_header_fields, read_fasta
+from .flags import apply_valid_flags, flag_column
+from .labelsets import canonical_label_sets, label_set_counts
 from .tables import check_labels, normalise_split, read_table, warn_unused_labels
 
 
@@ -32,6 +37,7 @@ class IngestReport:
     cross_split_groups: int = 0
     duplicate_rows_dropped: int = 0
     conflicting_groups: int = 0
+    label_sets: dict | None = None  # multilabel: label_set_counts of the kept rows
 
     def as_dict(self) -> dict:
         """JSON-serialisable summary."""
@@ -43,6 +49,7 @@ class IngestReport:
             "cross_split_duplicate_groups": self.cross_split_groups,
             "duplicate_rows_dropped": self.duplicate_rows_dropped,
             "conflicting_label_groups": self.conflicting_groups,
+            **({"label_sets": self.label_sets} if self.label_sets is not None else {}),
         }
 
 
@@ -70,10 +77,17 @@ def _fasta_rows(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitution
     if spec.split is not None:
         df["split"] = normalise_split(spec.split, path, "(whole file)")
     elif spec.split_field:
-        key = spec.split_field.upper()
-        df["split"] = [parse_header_fields(h).get(key, "") for h in headers]
+        fields = [parse_header_fields(h) for h in headers]
+        df["split"] = [f.get(spec.split_field.upper(), "") for f in fields]
+        if spec.valid_field:
+            flags = [f.get(spec.valid_field.upper()) for f in fields]
+            df["split"] = apply_valid_flags(df["split"], flags, df["id"], spec.valid_field, path)
     elif spec.labels and spec.split_column:
         df["split"] = _labels_from_table(spec, df["id"], path, column=spec.split_column)
+        flag = flag_column(read_table(spec.labels), spec.valid_field)
+        if flag is not None:
+            flags = _labels_from_table(spec, df["id"], path, column=flag)
+            df["split"] = apply_valid_flags(df["split"], flags, df["id"], flag, spec.labels)
     return df
 
 
@@ -126,6 +140,9 @@ def _table_rows(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitution
         if spec.split_column not in table.columns:
             raise SeqnnInputError(path, f"missing split column {spec.split_column!r}")
         df["split"] = table[spec.split_column].to_numpy()
+        flag = flag_column(table, spec.valid_field)
+        if flag is not None:
+            df["split"] = apply_valid_flags(df["split"], table[flag], ids, flag, path)
     return df
 
 
@@ -151,6 +168,9 @@ def load_dataset(ds: DatasetSpec, base: Path | None = None, *,
             raise SeqnnInputError(path, "no label source given (label, labels, header_field, "
                                   "header_regex or a label column)")
         part = check_labels(part, ds.task, path, count_classes=False)
+        if ds.task == "multilabel":
+            part["label"] = canonical_label_sets(part["label"], part["id"].tolist(),
+                                                 ds.label_separator, path)
         if "split" in part:
             part["split"] = [normalise_split(v, path, r) for v, r in zip(part["split"],
                                                                         part["id"], strict=True)]
@@ -163,9 +183,11 @@ def load_dataset(ds: DatasetSpec, base: Path | None = None, *,
         raise SeqnnInputError(files, "the same id appears in more than one input", rid)
     if "label" not in df:
         df["label"] = ""
-    if ds.task in ("binary", "multiclass"):
+    if ds.task in ("binary", "multiclass", "multilabel"):
         check_labels(df, ds.task, ", ".join(report.per_source))
     df = _handle_duplicates(df, ds, report)
+    if ds.task == "multilabel":
+        report.label_sets = label_set_counts(df["label"].tolist())
     cols = ["id", "sequence", "label", "source"] + (["split"] if "split" in df else [])
     return df[cols].reset_index(drop=True), report
 

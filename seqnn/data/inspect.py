@@ -21,7 +21,9 @@ from .fasta import (
     parse_header_fields,
     source_name,
 )
-from .tables import read_table
+from .flags import DEFAULT_VALID_FIELD, apply_valid_flags
+from .labelsets import label_set_counts, split_label_set
+from .tables import SPLITS, read_table
 
 
 def inspect_fasta(
@@ -33,12 +35,20 @@ def inspect_fasta(
     label_column: str = "label",
     header_field: str | None = None,
     max_record: int | None = None,
+    label_separator: str | None = None,
+    split_field: str | None = None,
+    valid_field: str | None = DEFAULT_VALID_FIELD,
 ) -> dict:
     """Summarise a FASTA file as a JSON-serialisable dict (see module docstring).
 
     The file is streamed: memory holds the lengths (4 bytes per record), 8-byte hashes of
     the ids and of the sequences (duplicates), the label counts, and one record at a time.
-    The checks are :func:`~seqnn.data.fasta.read_fasta`'s.
+    The checks are :func:`~seqnn.data.fasta.read_fasta`'s. With ``label_separator`` the
+    labels are multi-label sets (``A;B``): ``label_sets`` then counts proteins per label,
+    labels per protein and the commonest sets (:func:`~seqnn.data.labelsets.label_set_counts`).
+    The checks are :func:`~seqnn.data.fasta.read_fasta`'s. With ``split_field`` the given
+    split is counted per part, a true ``valid_field`` moving train records to valid
+    (:mod:`seqnn.data.flags`).
     """
     check_policy(policy)
     name, subs = source_name(path), Substitutions()
@@ -52,6 +62,7 @@ def inspect_fasta(
     head: list[str] = []  # the first sequences, for the DNA/RNA check
     labelled: Counter = Counter()
     missing = 0
+    splits: Counter = Counter()
     for rec in iter_fasta(path, max_record):
         seq = clean_sequence(rec, name, policy, drop_gaps, subs)
         ids.append(rec.id)
@@ -72,6 +83,8 @@ def inspect_fasta(
                 missing += 1
             else:
                 labelled[value] += 1
+        if split_field:
+            splits[_split_of(rec.header, rec.id, split_field, valid_field, name)] += 1
     seen.add(ids)
     check_not_nucleotide(head, name)
     lengths_arr = np.array(lengths, dtype=np.int64)
@@ -95,15 +108,29 @@ def inspect_fasta(
         "duplicate_sequence_groups": len(dup_groups),
         "duplicate_sequence_rows": int(dup_groups.sum() - len(dup_groups)),
     }
+    if split_field:
+        summary["split_counts"] = {s: splits[s] for s in SPLITS}
     if label_of is not None or key is not None:
         summary["missing_labels"] = missing
-        if _all_numeric(labelled):
+        if label_separator:
+            sets = [";".join(split_label_set(v, label_separator)) for v in labelled.elements()]
+            summary["label_sets"] = label_set_counts(sets)
+        elif _all_numeric(labelled):
             arr = np.array([float(v) for v in labelled.elements()])
             summary["label_distribution"] = {"mean": float(arr.mean()), "sd": float(arr.std()),
                                              "min": float(arr.min()), "max": float(arr.max())}
         else:
             summary["label_counts"] = dict(sorted(labelled.items()))
     return summary
+
+
+def _split_of(header: str, rid: str, split_field: str, valid_field: str | None,
+              name: str) -> str:
+    """The given split of one record from its ``key=value`` header fields."""
+    fields = parse_header_fields(header)
+    raw = fields.get(split_field.upper(), "")
+    flag = fields.get(valid_field.upper()) if valid_field else None
+    return apply_valid_flags([raw], [flag], [rid], valid_field or "", name)[0]
 
 
 def _all_numeric(counts: Counter) -> bool:
@@ -132,10 +159,22 @@ def render_summary(s: dict) -> str:
     ]
     if "label_counts" in s:
         lines.append("labels      " + ", ".join(f"{k}: {v}" for k, v in s["label_counts"].items()))
+    if "label_sets" in s:
+        ls = s["label_sets"]
+        lines.append("labels      " + ", ".join(f"{k}: {v}" for k, v in ls["labels"].items()))
+        lines.append("per protein " + ", ".join(
+            f"{k} label(s): {v}" for k, v in ls["labels_per_protein"].items())
+            + f"; {ls['distinct_label_sets']} distinct label set(s)")
     if "label_distribution" in s:
         d = s["label_distribution"]
         lines.append(f"labels      mean {d['mean']:.3g} sd {d['sd']:.3g} "
                      f"range {d['min']:.3g}..{d['max']:.3g}")
+    if "split_counts" in s:
+        c = s["split_counts"]
+        lines.append("splits      " + ", ".join(f"{k}: {v}" for k, v in c.items()))
+        if not c.get("valid"):
+            lines.append("NOTE        no valid records: with split method given, the split "
+                         "step carves valid_fraction [0.1] of train")
     if s.get("missing_labels"):
         lines.append(f"WARNING     {s['missing_labels']} record(s) have no label")
     return "\n".join(lines)

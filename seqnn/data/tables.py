@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import SeqnnInputError
 from .files import read_text
 
-TASKS = ("binary", "multiclass", "regression", "unsupervised")
+TASKS = ("binary", "multiclass", "multilabel", "regression", "unsupervised")
 SPLITS = ("train", "valid", "test")
 #: spellings of split names found in the wild, mapped to seqnn's three
 SPLIT_ALIASES = {
@@ -103,7 +103,12 @@ def check_labels(
     df = df.assign(label=df["label"].astype(str).str.strip())
     if not count_classes:
         return df
-    n_classes = df["label"].nunique()
+    if task == "multilabel":  # labels, not label sets, are the classes
+        from .labelsets import label_names
+
+        n_classes = len(label_names(df["label"]))
+    else:
+        n_classes = df["label"].nunique()
     if n_classes < 2:
         raise SeqnnInputError(path, f"task {task} needs at least 2 classes, found {n_classes}")
     if task == "binary" and n_classes != 2:
@@ -136,6 +141,9 @@ def check_label_set(task: str, labels: np.ndarray | None, class_names: Sequence[
     if len(set(names)) != len(names) or "" in names:
         raise SeqnnInputError(path, f"class names must be distinct and non-empty, got "
                               f"{', '.join(map(repr, names[:6]))}")
+    if task == "multilabel":
+        _check_multi_hot(np.asarray(labels), names, path, where, count_classes)
+        return
     index = np.asarray(labels)
     if len(index) and (index.min() < 0 or index.max() >= len(names)):
         raise SeqnnInputError(path, f"{where} holds a class index outside 0..{len(names) - 1}")
@@ -148,11 +156,30 @@ def check_label_set(task: str, labels: np.ndarray | None, class_names: Sequence[
                               f": {', '.join(map(repr, names[:6]))}")
 
 
+def _check_multi_hot(labels: np.ndarray, names: list[str], path: str | os.PathLike, where: str,
+                     count_classes: bool) -> None:
+    """Multi-label targets: ``(N, K)`` 0/1 with one column per label name, and (with
+    ``count_classes``) at least two labels with a positive protein."""
+    if labels.ndim != 2 or labels.shape[1] != len(names):
+        raise SeqnnInputError(path, f"{where}: multi-label targets must be (N, {len(names)}), "
+                              f"got shape {labels.shape}")
+    if labels.size and not np.isin(labels, (0, 1)).all():
+        raise SeqnnInputError(path, f"{where}: multi-label targets must be 0 or 1")
+    used = int((labels.sum(axis=0) > 0).sum())
+    if count_classes and used < 2:
+        raise SeqnnInputError(path, f"task multilabel needs at least 2 labels in {where}, "
+                              f"found {used}")
+
+
 def absent_classes(labels: np.ndarray | None, class_names: Sequence[str]) -> list[str]:
-    """The class names no label of ``labels`` (class indices) uses, in class order."""
+    """The class names no label of ``labels`` (class indices; multi-label: ``(N, K)`` 0/1)
+    uses, in class order."""
     if labels is None:
         return []
-    used = set(np.asarray(labels).tolist())
+    arr = np.asarray(labels)
+    if arr.ndim == 2:
+        return [str(c) for c, n in zip(class_names, arr.sum(axis=0), strict=False) if n == 0]
+    used = set(arr.tolist())
     return [str(c) for i, c in enumerate(class_names) if i not in used]
 
 

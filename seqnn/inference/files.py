@@ -19,6 +19,7 @@ from ..data.files import STDOUT, atomic_path, check_output
 from ..errors import SeqnnInputError
 from .nearest import NearestTrain
 from .predictor import DEFAULT_THRESHOLD, Predictor, finish_rows
+from .reliability import Reliability
 
 
 def count_records(path: str | os.PathLike) -> int | None:
@@ -55,13 +56,15 @@ def _progress(enabled: bool, path: str | os.PathLike) -> Any:
 
 def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.PathLike | None,
                  *, chunk_size: int = DEFAULT_CHUNK, nearest: NearestTrain | None = None,
-                 progress: bool = False, max_record: int | None = None) -> int:
+                 progress: bool = False, max_record: int | None = None,
+                 reliability: Reliability | None = None) -> int:
     """Stream FASTA ``path`` through ``predictor`` into the prediction TSV ``out`` (``None`` or
     ``-`` = standard output), one chunk at a time; returns the number of records.
 
     A file ``out`` is written to a temporary name and renamed at the end, so an error leaves
     no partial output (standard output may have received earlier chunks); an ``out`` that is
-    the input file is refused (:func:`~seqnn.data.files.check_output`).
+    the input file is refused (:func:`~seqnn.data.files.check_output`). ``reliability`` adds
+    the columns of :mod:`seqnn.inference.reliability`.
     """
     threshold = float(predictor.meta.get("identity_threshold", DEFAULT_THRESHOLD))
     check_output(out, [path])
@@ -77,6 +80,9 @@ def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Pa
             ident = nearest.identity(chunk.seqs) if nearest is not None else None
             frame = finish_rows(predictor.predict_chunk(chunk, bar.update), chunk, ident,
                                 threshold)
+            if reliability is not None:
+                names = predictor.class_names if predictor.task != "regression" else []
+                frame = reliability.add_columns(frame, ident, names)
             fh.write(frame.to_csv(sep="\t", index=False, header=n == 0, lineterminator="\n"))
             fh.flush()
             n += len(chunk.ids)

@@ -5,16 +5,17 @@ policy (``alphabet_policy``, plus ``drop_gaps`` when recorded), tokenising, and 
 rule (``max_len``, ``truncate``: longer sequences are cut as at training, or refused when the
 rule is ``error``).
 
-Prediction table (TSV with a header, rows in input order): ``id``, ``length`` (residues after
-the policy, before truncation), then the output columns of :mod:`seqnn.runtime.table`
+Prediction table (TSV with a header, rows in input order): ``id``, ``length`` (residues
+after the policy, before truncation), then the output columns of :mod:`seqnn.runtime.table`
 (``predicted`` and one ``p_<class>`` probability per class, as in training's
-``predictions.tsv``; the value for regression; ``reconstruction_accuracy`` for an
-autoencoder); ``nearest_identity`` with ``--nearest``; and ``flags``: ``;``-separated,
-empty when none, from :data:`FLAGS` -- ``truncated`` (longer than ``max_len``: the model saw
-the kept part only), ``substituted:U->C`` (one per kind: ``U->C``, ``O->K``, ``B->X``,
-``Z->X``, ``J->X``), ``lowercase``, ``stop_dropped`` (a trailing ``*``), ``gaps_dropped``
-and ``extrapolating`` (nearest training identity below the model's ``identity_threshold``,
-default 0.3).
+``predictions.tsv`` but calibrated by the ``temperature`` that training fitted on the
+validation split and stored in ``model.json``, see :mod:`seqnn.calibration`; the value for
+regression; ``reconstruction_accuracy`` for an autoencoder); ``nearest_identity`` with
+``--nearest``; and ``flags``: ``;``-separated, empty when none, from :data:`FLAGS` --
+``truncated`` (longer than ``max_len``: the model saw the kept part only),
+``substituted:U->C`` (one per kind: ``U->C``, ``O->K``, ``B->X``, ``Z->X``, ``J->X``),
+``lowercase``, ``stop_dropped`` (a trailing ``*``), ``gaps_dropped`` and ``extrapolating``
+(nearest training identity below the model's ``identity_threshold``, default 0.3).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..data.alphabet import Substitutions, clean
 from ..data.encoding import encode_table, too_long
@@ -33,10 +35,15 @@ from ..data.fasta import SeenIds, check_not_nucleotide
 from ..errors import ConfigError, PolicyError, SeqnnInputError
 from ..runtime.checkpoint import load_model
 from ..runtime.device import select_device
+from ..runtime.fastpath import for_inference
 from ..runtime.forward import OnBatch, embed_dataset, model_task, predict_dataset
 from ..runtime.table import prediction_columns, prediction_table
 
 DEFAULT_THRESHOLD = 0.3
+#: padded residues per inference batch (records sorted by length; ``batch_size`` still caps
+#: the records): short sequences come in large batches, long ones in small; on the shared
+#: 2-core machine 16k beat 4k and 64k (``benchmarks/README.md``, "Roofline")
+BATCH_RESIDUES = 16384
 #: every flag that can appear in the ``flags`` column (``substituted:`` takes a kind)
 FLAGS = ("truncated", "substituted:", "lowercase", "stop_dropped", "gaps_dropped",
          "extrapolating")
@@ -70,17 +77,45 @@ def _as_pairs(sequences: Any) -> list[tuple[str, str]]:
 class Predictor:
     """A loaded model with its recipe; predicts and embeds sequences as training encoded them.
 
-    ``meta`` is ``model.json``; ``task`` is ``binary | multiclass | regression |
-    unsupervised``; ``class_names`` the class order of the ``p_<class>`` columns.
+    ``meta`` is ``model.json``; ``task`` is ``binary | multiclass | multilabel | regression |
+    unsupervised``; ``class_names`` the class order of the ``p_<class>`` columns;
+    multilabel: ``thresholds`` (per label, from ``model.json``) decide the ``predicted``
+    label set, joined by ``label_separator``.
+    Records are run through the model sorted by length, in batches of at most ``batch_size``
+    records and, on CPU, ``batch_residues`` padded residues; rows come back in input order.
     """
 
-    def __init__(self, model: Any, meta: dict[str, Any], device: Any, batch_size: int = 256):
+    def __init__(self, model: Any, meta: dict[str, Any], device: Any, batch_size: int = 256,
+                 batch_residues: int = BATCH_RESIDUES):
         self.model, self.meta, self.device, self.batch_size = model, meta, device, batch_size
+        self.batch_residues = int(batch_residues)
         self.task: str = model_task(model)
         self.class_names: list[str] = [str(c) for c in meta.get("class_names", [])]
         self.max_len, self.truncate = int(meta["max_len"]), str(meta["truncate"])
         self.policy = str(meta.get("alphabet_policy", "map"))
         self.drop_gaps = bool(meta.get("drop_gaps", False))
+        cuts = meta.get("thresholds") or {}  # multilabel: chosen on the validation split
+        self.thresholds: list[float] | None = (
+            [float(cuts.get(c, 0.5)) for c in self.class_names] if self.task == "multilabel"
+            else None)
+        self.label_separator = str(meta.get("label_separator", ";"))
+        #: divides the logits before the probabilities (``model.json``; 1.0 = as trained)
+        self.temperature = float(meta.get("temperature", 1.0))
+        self._fast: Any = None
+        self._cpu = getattr(device, "type", str(device)) == "cpu"
+
+    @property
+    def fast_model(self) -> Any:
+        """The model rewritten for inference (:func:`seqnn.runtime.fastpath.for_inference`:
+        batch norm folded, channels-last convolutions; same outputs within float rounding),
+        built on first use; on CPU only (elsewhere the model itself)."""
+        if self._fast is None:
+            self._fast = for_inference(self.model) if self._cpu else self.model.eval()
+        return self._fast
+
+    @property
+    def _max_residues(self) -> int | None:
+        return self.batch_residues if self._cpu else None
 
     def prepare(self, records: list[tuple[str, str]], source: str | os.PathLike = API_SOURCE,
                 seen: SeenIds | None = None, check_nucleotide: bool = True) -> Chunk:
@@ -134,19 +169,25 @@ class Predictor:
         ``on_batch(n)`` is called after each batch of ``n`` records (a progress bar)."""
         if not chunk.ids:
             return pd.DataFrame({c: [] for c in self.columns()[:-1]})
-        pred = predict_dataset(self.model, self._dataset(chunk), batch_size=self.batch_size,
-                               device=self.device, max_len=self.max_len, truncate=self.truncate,
-                               on_batch=on_batch)
+        with torch.inference_mode():
+            pred = predict_dataset(self.fast_model, self._dataset(chunk),
+                                   batch_size=self.batch_size, device=self.device,
+                                   max_len=self.max_len, truncate=self.truncate,
+                                   on_batch=on_batch, max_residues=self._max_residues,
+                                   temperature=self.temperature)
         lengths = np.fromiter(map(len, chunk.seqs), np.int64, len(chunk.seqs))
         return prediction_table({"id": chunk.ids, "length": lengths}, self.task,
-                                self.class_names, pred["outputs"], pred["predicted"])
+                                self.class_names, pred["outputs"], pred["predicted"],
+                                thresholds=self.thresholds, separator=self.label_separator)
 
     def embed_chunk(self, chunk: Chunk, on_batch: OnBatch | None = None) -> np.ndarray:
         """``model.embed`` of one prepared chunk: ``(N, D)`` ``float32``, input order;
         ``on_batch`` as in :meth:`predict_chunk`."""
-        return embed_dataset(self.model, self._dataset(chunk), batch_size=self.batch_size,
-                             device=self.device, max_len=self.max_len, truncate=self.truncate,
-                             on_batch=on_batch)
+        with torch.inference_mode():
+            return embed_dataset(self.fast_model, self._dataset(chunk),
+                                 batch_size=self.batch_size, device=self.device,
+                                 max_len=self.max_len, truncate=self.truncate,
+                                 on_batch=on_batch, max_residues=self._max_residues)
 
     def predict(self, sequences: Any) -> pd.DataFrame:
         """Predict a list of sequences (ids ``"0"``, ``"1"``, ...), a dict id -> sequence or a
@@ -157,6 +198,20 @@ class Predictor:
     def embed(self, sequences: Any) -> np.ndarray:
         """Embeddings ``(N, D)`` ``float32`` of sequences given as for :meth:`predict`."""
         return self.embed_chunk(self.prepare(_as_pairs(sequences)))
+
+    def explain(self, sequences: Any, method: str = "gradxinput", target: str | None = None,
+                steps: int = 32, ism_max_len: int = 1000) -> pd.DataFrame:
+        """Per-residue explanations of sequences given as for :meth:`predict`: the long table
+        of ``seqnn explain`` (:mod:`seqnn.inference.explain_files`) as a DataFrame.
+        ``method`` is ``gradxinput``, ``ig`` (``steps`` interpolation steps) or ``ism``
+        (windows of ``ism_max_len``); ``target`` a class name (default: the predicted one)."""
+        from .explain import explainer_for
+        from .explain_files import explain_frame
+
+        chunk = self.prepare(_as_pairs(sequences))
+        items = explainer_for(self).explain(chunk.ids, chunk.seqs, method, target, steps,
+                                            ism_max_len)
+        return explain_frame(items, method)
 
     def generate(self, n: int, *, seed: int = 0, temperature: float = 1.0) -> list[str]:
         """``n`` new sequences from a generative model (``vae``, ``gan``), reproducible from

@@ -7,6 +7,7 @@ runs an ensemble unchanged:
 
 - binary: the logit of the members' mean probability;
 - multiclass: the log of the members' mean class probabilities (a softmax of it gives them);
+- multilabel: per label, the logit of the members' mean probability;
 - regression: the members' mean.
 
 ``embed`` concatenates the members' representations ``(N, k * D)``. It is not in the model
@@ -51,6 +52,10 @@ class Ensemble(SeqModel):
             return log_p - log_q
         if self.task == "multiclass":
             return torch.logsumexp(torch.log_softmax(outs, dim=-1), dim=0) - log_k
+        if self.task == "multilabel":  # per label, the logit of the mean probability
+            log_p = torch.logsumexp(nn.functional.logsigmoid(outs), dim=0) - log_k
+            log_q = torch.logsumexp(nn.functional.logsigmoid(-outs), dim=0) - log_k
+            return log_p - log_q
         return outs.mean(dim=0)
 
     def embed(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ from ..data.alphabet import N_TOKENS
 warnings.filterwarnings("ignore", message="Using padding='same' with even kernel",
                         category=UserWarning)
 
-TASKS = ("binary", "multiclass", "regression", "unsupervised")
+TASKS = ("binary", "multiclass", "multilabel", "regression", "unsupervised")
 _RESERVED = ("n_outputs", "task")
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 

@@ -14,6 +14,8 @@ import pandas as pd
 
 from .. import layout
 from ..data.tables import SPLITS
+from .attribution_section import attribution_detail
+from .calibration_plots import calibration_note, coverage_table, plot_reliability
 from .data_plots import plot_metric_by_bin
 from .figures import AUTOENCODER_TASKS, read_tsv
 from .html import (
@@ -36,8 +38,8 @@ from .plots import (
     plot_learning_curves,
     plot_reconstruction,
     plot_roc_pr,
-    plot_scatter,
 )
+from .regression import regression_figure, regression_table
 from .results import Results
 
 
@@ -159,10 +161,12 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
     elif task in AUTOENCODER_TASKS or name.startswith("autoencoder"):
         figs.append(plot(plot_reconstruction, pred, alt=f"{name} reconstruction"))
     elif task == "regression":
-        figs.append(plot(plot_scatter, pred, alt=f"{name} predicted vs true"))
+        figs.append(regression_figure(d, name, m, plot))
     else:
         figs += [plot(plot_confusion, pred, names, alt=f"{name} confusion matrix"),
-                 plot(plot_roc_pr, pred, names, alt=f"{name} ROC and PR")]
+                 plot(plot_roc_pr, pred, names, alt=f"{name} ROC and PR"),
+                 plot(plot_reliability, pred, names, info.get("temperature", 1.0),
+                      alt=f"{name} reliability")]
     if c.get("by_identity_bin") or c.get("by_length_bin"):
         figs.append(plot(plot_metric_by_bin, c, alt=f"{name} metric by bin", metric=d.metric))
     recipe = f"{esc(info.get('model', name))}, task {esc(task or NA)}" + (
@@ -175,8 +179,11 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
             f'</h3><p class="muted">{recipe}. {esc(_history_note(mdir))}</p>'
             + _cut_note(info, m.get("cuts")) + _data_warnings(m["metrics"])
             + _metrics_table(m["metrics"])
+            + (calibration_note(pred, info) if pred.exists() else "") + coverage_table(c)
             + _class_detail(m.get("classes"))
-            + f'<div class="plots">{"".join(figs)}</div></div>')
+            + (regression_table(c) if task == "regression" else "")
+            + f'<div class="plots">{"".join(figs)}</div>'
+            + attribution_detail(mdir, name, plot) + "</div>")
 
 
 def _data_warnings(metrics: Mapping) -> str:

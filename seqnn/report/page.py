@@ -21,8 +21,10 @@ from .. import layout
 from ..data.files import write_text
 from .html import NA, Plots, as_dict, badge, esc, fmt, html_table, level, na, page, pct
 from .models import baselines_section, headline_cell, models_section
+from .multilabel import labels_section
 from .results import Results, load_results
 from .sections import dataset_section, split_section, summary_section
+from .variants import variant_section
 
 
 def _guard(title: str, anchor: str, fn: Callable[..., str], *args: Any) -> str:
@@ -49,8 +51,10 @@ def build_report(dataset_dir: str | os.PathLike, out_html: str | os.PathLike,
                 + _guard("1. Summary", "summary", summary_section, d, plot)
                 + _guard("2. Dataset", "dataset", dataset_section, d, plot)
                 + _guard("3. Split and leakage audit", "split", split_section, d, plot)
+                + _guard("3b. Variant library", "variants", variant_section, d)
                 + _guard("4. Models", "models", models_section, d, plot)
-                + _guard("5. Shortcut baselines", "baselines", baselines_section, d))
+                + _guard("5. Shortcut baselines", "baselines", baselines_section, d)
+                + _guard("6. Labels (multi-label)", "labels", labels_section, d))
     write_text(page(title or f"seqnn report: {d.root.name}", body), out_html)
 
 

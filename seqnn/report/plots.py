@@ -18,6 +18,7 @@ import pandas as pd
 from .. import layout
 from ..data.files import read_json
 from ..modelmeta import read_model_info
+from .calibration_plots import plot_reliability
 from .data_plots import plot_metric_by_bin
 from .figures import (
     AUTOENCODER_TASKS,
@@ -105,30 +106,40 @@ def plot_confusion(predictions_tsv: PathLike, class_names: Sequence[str] | None,
     save_png(fig, path)
 
 
-def _scores(df: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One-vs-rest truth ``(N, K)`` and probabilities ``(N, K)`` from ``p_<class>`` columns."""
+def _scores(df: pd.DataFrame, names: list[str], multilabel: bool = False
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest truth ``(N, K)`` and probabilities ``(N, K)`` from ``p_<class>`` columns
+    (``multilabel``: a label is true where it is in the row's ``;``-joined label set)."""
     cols = [f"p_{c}" for c in names]
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise PlotUnavailable(f"no probability column(s) {', '.join(missing)}")
-    truth = np.column_stack([(df["true"].astype(str) == c).to_numpy() for c in names])
+    true = df["true"].fillna("").astype(str)
+    if multilabel:
+        sets = [set(t.split(";")) for t in true]
+        truth = np.array([[c in s for c in names] for s in sets], dtype=bool)
+        truth = truth.reshape(-1, len(names))
+    else:
+        truth = np.column_stack([(true == c).to_numpy() for c in names])
     return truth, df[cols].to_numpy(dtype=float)
 
 
 def plot_roc_pr(predictions_tsv: PathLike, class_names: Sequence[str] | None,
-                path: PathLike, split: str = "test") -> None:
+                path: PathLike, split: str = "test", multilabel: bool = False) -> None:
     """ROC (left) and precision-recall (right) on ``split``. Binary: the curve for the second
-    class, AUC and average precision in the legend. Multiclass: one-vs-rest micro average,
-    with the macro ROC curve and the macro AUC/AP in the legend."""
+    class, AUC and average precision in the legend. Multiclass (and ``multilabel``, label by
+    label): one-vs-rest micro average, with the macro ROC curve and the macro AUC/AP in the
+    legend."""
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
     df = read_predictions(predictions_tsv, split)
     names = _class_names(df, class_names)
-    if len(names) == 2 and f"p_{names[1]}" in df.columns:  # binary: p_<negative> optional
+    binary = len(names) == 2 and not multilabel
+    if binary and f"p_{names[1]}" in df.columns:  # binary: p_<negative> optional
         df = df.assign(**{f"p_{names[0]}": 1 - df[f"p_{names[1]}"]})
-    truth, prob = _scores(df, names)
+    truth, prob = _scores(df, names, multilabel)
     keep = truth.any(axis=0) & ~truth.all(axis=0)
-    if len(names) == 2:
+    if binary:
         keep[0] = False  # binary: one curve, for the positive (second) class
     if not keep.any():
         raise PlotUnavailable(f"split {split!r} has fewer than two classes")
@@ -202,10 +213,11 @@ def plot_reconstruction(predictions_tsv: PathLike, path: PathLike) -> None:
 def evaluate_model_dir(model_dir: PathLike, out_dir: PathLike,
                        checks_entry: Mapping | None = None) -> list[str]:
     """Write every plot that applies to the model in ``model_dir`` (by its ``model.json``
-    task) into ``out_dir`` and return their paths: learning curves; confusion matrix and
-    ROC/PR (classification), predicted-vs-true (regression) or reconstruction accuracy
-    (autoencoder); metric by bin from ``checks_entry`` (default: this model's entry in the
-    dataset's ``checks.json``). Plots the files cannot give are skipped."""
+    task) into ``out_dir`` and return their paths: learning curves; confusion matrix,
+    ROC/PR and reliability before/after the temperature (classification), predicted-vs-true
+    (regression) or reconstruction accuracy (autoencoder); metric by bin from
+    ``checks_entry`` (default: this model's entry in the dataset's ``checks.json``). Plots
+    the files cannot give are skipped."""
     md, out = Path(model_dir), Path(out_dir)
     info = read_model_info(md) or {}
     checks = read_json(md.parent.parent / layout.CHECKS) or {}
@@ -221,9 +233,13 @@ def evaluate_model_dir(model_dir: PathLike, out_dir: PathLike,
         jobs.append(("reconstruction.png", plot_reconstruction, (pred,), {}))
     elif task == "regression":
         jobs.append(("scatter.png", plot_scatter, (pred,), {}))
+    elif task == "multilabel" and "true" in columns:  # no confusion matrix of label sets
+        jobs.append(("roc_pr.png", plot_roc_pr, (pred, names), {"multilabel": True}))
     elif "true" in columns:
         jobs.append(("confusion.png", plot_confusion, (pred, names), {}))
         jobs.append(("roc_pr.png", plot_roc_pr, (pred, names), {}))
+        jobs.append(("reliability.png", plot_reliability,
+                     (pred, names, info.get("temperature", 1.0)), {}))
     if entry:
         jobs.append(("metric_by_bin.png", plot_metric_by_bin, (entry,),
                      {"metric": metric or "metric"}))

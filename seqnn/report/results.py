@@ -72,7 +72,7 @@ def load_results(dataset_dir: str | os.PathLike, with_sequences: bool = True) ->
     d.models = dict(sorted(d.models.items(), key=lambda kv: (  # autoencoders last
         kv[1]["check"].get("task") in AUTOENCODER_TASKS
         or kv[1]["info"].get("task") in AUTOENCODER_TASKS)))
-    supervised = (*CLASSIFICATION, "regression")
+    supervised = (*CLASSIFICATION, "regression", "multilabel")
     first = next((m["check"] for m in d.models.values()
                   if m["check"].get("task") in supervised), {})
     tasks = [first.get("task"), d.checks.get("task"), *(m["info"].get("task")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import layout
 from ..data.tables import SPLITS
+from .attribution_section import attribution_flags
 from .classes import zero_recall
 from .data_plots import (
     plot_composition,
@@ -103,6 +104,7 @@ def _verdict_box(name: str, m: Mapping) -> str:
     return (f'<div class="verdict {cls}"><h3>{esc(name)} {badge(lvl)}</h3>{why}'
             f"<p>{esc(verdict)}</p>"
             + (f'<p class="muted">{_headline(c)}</p>' if "test_metric" in c else "")
+            + attribution_flags(m["dir"])
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
@@ -217,12 +219,22 @@ def split_section(d: Results, plot: Plots) -> str:
     ss, audit = d.split_summary, d.leakage
     keys = ("identity", "coverage") if ss.get("method") == "given" else (
         "identity", "coverage", "fractions", "seed")  # a given split has no fractions or seed
+    if ss.get("method") == "mutations":  # variant libraries: seqnn.split.variants
+        keys = ("max_train_mutations", "reference", "fractions", "seed")
     params = [f"{k}: {ss[k]}" for k in keys if k in ss]
     tool = as_dict(audit.get("mmseqs")).get("version")
     out = ['<h2 id="split">3. Split and leakage audit</h2>',
            f"<p>Method: <b>{esc(ss.get('method', NA))}</b>" + (
                f" ({esc('; '.join(params))})" if params else "") + "." + (
                f" Identity audit: MMseqs2 {esc(tool)}." if tool else "") + "</p>"]
+    carved = as_dict(ss.get("valid_carved"))
+    if carved:
+        out.append(f"<p>The given split had no validation records: {fmt(carved.get('n_valid'))} "
+                   f"of {fmt(carved.get('n_train_before'))} training sequences were carved out "
+                   f"as valid ({esc(carved.get('how', NA))}"
+                   + (f" at identity {fmt(carved['identity'])}" if "identity" in carved else "")
+                   + f"; valid_fraction {fmt(carved.get('valid_fraction'))}, seed "
+                   f"{fmt(carved.get('seed'))}).</p>")
     header, rows = _balance_rows(d)
     out.append(html_table(header, rows) if rows else na("Split sizes"))
     threshold = float(audit.get("identity_threshold", 0.3))

@@ -6,7 +6,8 @@ Batch layout (what :class:`PadCollate` returns, right-padded with the pad id 0):
 * ``x`` ``(N, L)`` ``int64`` token ids, ``L`` = longest (cropped) sequence in the batch;
 * ``mask`` ``(N, L)`` bool, True at real residues;
 * ``lengths`` ``(N,)`` ``int64`` (after cropping to ``max_len``);
-* ``y`` ``(N,)`` ``int64`` class index, ``(N,)`` ``float32`` value, or ``None`` without labels;
+* ``y`` ``(N,)`` ``int64`` class index, ``(N,)`` ``float32`` value, ``(N, K)`` ``float32``
+  0/1 multi-label targets, or ``None`` without labels;
 * ``index`` ``(N,)`` ``int64`` positions of the records in the dataset.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,24 @@ from ..config import DEFAULT_MAX_LEN, TRUNCATE_MODES
 from ..data.encoding import EncodedDataset, crop, over_length, too_long
 
 Item = tuple[torch.Tensor, int, Any, int]
+
+
+@dataclass
+class Rows:
+    """Several records fetched at once (:meth:`SequenceDataset.__getitems__`): their
+    uncropped tokens concatenated (``tokens``), ``lengths``, ``labels`` (``None`` without)
+    and dataset ``index``; :class:`PadCollate` pads them without a Python loop per record."""
+
+    tokens: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray | None
+    index: np.ndarray
+
+
+def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions ``starts[i] .. starts[i] + lengths[i] - 1`` of every segment, concatenated."""
+    firsts = np.cumsum(lengths) - lengths
+    return np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 class SequenceDataset(Dataset):
@@ -44,8 +64,18 @@ class SequenceDataset(Dataset):
     def __getitem__(self, i: int) -> Item:
         start, end = int(self.ds.offsets[i]), int(self.ds.offsets[i + 1])
         row = torch.from_numpy(self.ds.tokens[start:end].astype(np.int64))
-        label = None if self.ds.labels is None else self.ds.labels[i].item()
+        label = None if self.ds.labels is None else self.ds.labels[i]
+        label = label if label is None or np.ndim(label) else label.item()  # multi-label: a row
         return row, end - start, label, int(i)
+
+    def __getitems__(self, indices: Sequence[int]) -> Rows:
+        """The records ``indices`` as one :class:`Rows` (what a ``DataLoader`` with a batch
+        sampler asks for: one gather instead of one call per record)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        starts = np.asarray(self.ds.offsets, dtype=np.int64)[idx]
+        lengths = np.asarray(self.ds.offsets, dtype=np.int64)[idx + 1] - starts
+        labels = None if self.ds.labels is None else np.asarray(self.ds.labels)[idx]
+        return Rows(np.asarray(self.ds.tokens)[_segments(starts, lengths)], lengths, labels, idx)
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -56,8 +86,12 @@ class BucketBatchSampler(Sampler[list[int]]):
     random order), cut into batches, and the batch order is shuffled. The permutation comes
     from ``numpy.random.default_rng([seed, epoch])``, so ``(seed, epoch)`` is the whole state:
     call :meth:`set_epoch` before each epoch. Without ``shuffle`` all records are sorted by
-    length once (for fast inference; use the returned ``index`` to restore the order).
-    Every index appears exactly once per epoch; there are ``ceil(N / batch_size)`` batches.
+    length once (for fast inference; use the returned ``index`` to restore the order), and
+    ``max_residues`` (inference only) also caps each batch's padded size, ``records x
+    longest``, at that many residues (at least one record a batch), so short sequences come
+    in large batches and long ones in small: the work per batch stays about the same.
+    Every index appears exactly once per epoch; without ``max_residues`` there are
+    ``ceil(N / batch_size)`` batches.
     """
 
     def __init__(
@@ -67,9 +101,13 @@ class BucketBatchSampler(Sampler[list[int]]):
         shuffle: bool = True,
         seed: int = 0,
         bucket_size_multiplier: int = 50,
+        max_residues: int | None = None,
     ):
         if batch_size < 1 or bucket_size_multiplier < 1:
             raise ValueError("batch_size and bucket_size_multiplier must be >= 1")
+        if max_residues is not None and (shuffle or max_residues < 1):
+            raise ValueError("max_residues needs shuffle=False and a value >= 1")
+        self.max_residues = max_residues
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -90,12 +128,31 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
 
     def __len__(self) -> int:
+        if self.max_residues is not None:
+            return len(self._bounds()) - 1
         return math.ceil(len(self.lengths) / self.batch_size)
+
+    def _bounds(self) -> list[int]:
+        """Batch boundaries in length order under ``max_residues`` and ``batch_size``."""
+        longest = np.sort(self.lengths, kind="stable")
+        bounds, start, n = [0], 0, len(longest)
+        while start < n:
+            # records start..end-1 fit when (end - start) * longest[end - 1] <= budget
+            fits = np.arange(1, min(self.batch_size, n - start) + 1)
+            ok = fits * np.maximum(longest[start : start + len(fits)], 1) <= self.max_residues
+            take = max(1, int(ok.sum()))  # ok is True then False: the products only grow
+            start += take
+            bounds.append(start)
+        return bounds
 
     def __iter__(self) -> Iterator[list[int]]:
         bs = self.batch_size
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
+            if self.max_residues is not None:
+                bounds = self._bounds()
+                yield from (order[a:b].tolist() for a, b in zip(bounds, bounds[1:], strict=False))
+                return
             yield from (order[i : i + bs].tolist() for i in range(0, len(order), bs))
             return
         rng = np.random.default_rng([self.seed, self.epoch])
@@ -132,7 +189,36 @@ class PadCollate:
             raise ValueError(f"record #{index + 1}: {too_long(len(row), self.max_len)}")
         return torch.from_numpy(crop(row.numpy(), self.max_len, self.truncate))
 
-    def __call__(self, items: Sequence[Item]) -> dict[str, torch.Tensor | None]:
+    def _rows(self, rows: Rows) -> dict[str, torch.Tensor | None]:
+        """:meth:`__call__` for records fetched at once, the same tensors."""
+        lengths, n = rows.lengths, len(rows.lengths)
+        kept = np.minimum(lengths, self.max_len)
+        firsts = np.cumsum(lengths) - lengths
+        src = _segments(firsts, kept)
+        for i in np.flatnonzero(lengths > self.max_len).tolist():
+            if self.truncate == "error":
+                raise ValueError(f"record #{int(rows.index[i]) + 1}: "
+                                 f"{too_long(int(lengths[i]), self.max_len)}")
+            at = int(np.sum(kept[:i]))
+            whole = np.arange(firsts[i], firsts[i] + lengths[i], dtype=np.int64)
+            src[at : at + self.max_len] = crop(whole, self.max_len, self.truncate)
+        width = int(kept.max(initial=0)) if self.pad_to is None else int(self.pad_to)
+        x = np.zeros((n, width), dtype=np.int64)
+        x[np.repeat(np.arange(n), kept), _segments(np.zeros(n, np.int64), kept)] = \
+            rows.tokens[src]
+        lengths_t = torch.from_numpy(kept.astype(np.int64))
+        y: torch.Tensor | None = None
+        if rows.labels is not None and n:
+            dtype = np.float32 if rows.labels.dtype.kind == "f" else np.int64
+            y = torch.from_numpy(rows.labels.astype(dtype))
+        return {"x": torch.from_numpy(x),
+                "mask": torch.arange(width)[None, :] < lengths_t[:, None],
+                "lengths": lengths_t, "y": y,
+                "index": torch.from_numpy(rows.index.astype(np.int64))}
+
+    def __call__(self, items: Sequence[Item] | Rows) -> dict[str, torch.Tensor | None]:
+        if isinstance(items, Rows):
+            return self._rows(items)
         rows = [self._crop(row, index) for row, _, _, index in items]
         lengths = torch.tensor([len(r) for r in rows], dtype=torch.int64)
         width = int(lengths.max()) if self.pad_to is None else int(self.pad_to)
@@ -142,7 +228,9 @@ class PadCollate:
         mask = torch.arange(width)[None, :] < lengths[:, None]
         labels = [item[2] for item in items]
         y: torch.Tensor | None = None
-        if labels and labels[0] is not None:
+        if labels and isinstance(labels[0], np.ndarray):  # multi-label (K,) 0/1 rows
+            y = torch.from_numpy(np.stack(labels).astype(np.float32))
+        elif labels and labels[0] is not None:
             dtype = torch.float32 if isinstance(labels[0], float) else torch.int64
             y = torch.tensor(labels, dtype=dtype)
         index = torch.tensor([item[3] for item in items], dtype=torch.int64)
@@ -170,15 +258,20 @@ def make_loader(
     pin_memory: bool = False,
     pad_to_max: bool = False,
     bucket_size_multiplier: int = 50,
+    max_residues: int | None = None,
 ) -> tuple[DataLoader, BucketBatchSampler]:
     """A ``DataLoader`` with a :class:`BucketBatchSampler` and :class:`PadCollate`.
 
     Returns ``(loader, sampler)``; call ``sampler.set_epoch(e)`` before each epoch.
     ``pad_to_max=True`` pads every batch to ``min(longest record, max_len)`` and exists only
-    for the benchmark that compares it with per-batch padding.
+    for the benchmark that compares it with per-batch padding. ``max_residues`` (inference,
+    ``shuffle=False``) caps each batch's padded residues (:class:`BucketBatchSampler`),
+    counting lengths after cutting to ``max_len``.
     """
     check_lengths(ds, max_len, truncate)
-    sampler = BucketBatchSampler(ds.lengths, batch_size, shuffle, seed, bucket_size_multiplier)
+    lengths = ds.lengths if max_residues is None else np.minimum(ds.lengths, max_len)
+    sampler = BucketBatchSampler(lengths, batch_size, shuffle, seed, bucket_size_multiplier,
+                                 max_residues)
     pad_to = min(int(ds.lengths.max(initial=1)), max_len) if pad_to_max else None
     loader = DataLoader(
         SequenceDataset(ds),
@@ -202,6 +295,7 @@ def dataset_hash(ds: EncodedDataset) -> str:
 
 
 __all__ = [
+    "Rows",
     "SequenceDataset",
     "BucketBatchSampler",
     "PadCollate",

@@ -9,6 +9,10 @@ single sequences) are taken largest first, ties shuffled by the seed, and each g
 split with the largest deficit in the group's classes, ``sum_k n_k (target_k - current_k)``
 (the greedy step minimising the squared error of the per-class counts; the per-class
 targets sum to the size targets, so sizes follow; ties go to the larger size deficit).
+A multi-label task stratifies per label: a group's "classes" are the counts of each label
+among its members plus its size (a protein with two labels counts for both), so a cluster
+goes where the labels it carries are most short; rare labels and label combinations are
+matched only as far as whole clusters allow (check the per-label counts of the summary).
 Similarity and clusters are defined in :mod:`seqnn.split.mmseqs`.
 """
 
@@ -22,6 +26,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..data.labelsets import label_names, label_set_counts, multi_hot
 from ..data.tables import SPLITS
 from .mmseqs import align
 
@@ -72,17 +77,26 @@ def _fractions(fractions: Sequence[float]) -> np.ndarray:
 
 
 def _strata(df: pd.DataFrame, task: str | None, bins: int = 5) -> np.ndarray:
-    """Integer stratum per row: class, quantile bin of a regression target, or all 0."""
+    """Integer stratum per row: class, quantile bin of a regression target, or all 0.
+
+    Multi-label: a ``(N, K + 1)`` matrix instead, the 0/1 label columns and a column of ones
+    (the size), so that :func:`_assign_groups` sends each cluster where the labels it
+    carries are most short of their share (a greedy iterative stratification per label)."""
     if task in (None, "unsupervised") or "label" not in df:
         return np.zeros(len(df), dtype=np.int64)
     label = df["label"]
+    if task == "multilabel":
+        sets = label.astype(str).tolist()
+        hot = multi_hot(sets, label_names(sets))
+        return np.hstack([hot, np.ones((len(df), 1), dtype=np.float32)])
     if task == "regression":
         values = pd.to_numeric(label, errors="coerce")
         q = max(1, min(bins, int(values.notna().sum())))
         codes = pd.qcut(values, q=q, labels=False, duplicates="drop")
         return codes.fillna(-1).to_numpy(dtype=np.int64) + 1
     if task not in ("binary", "multiclass"):
-        raise ValueError(f"unknown task {task!r}; choose binary, multiclass or regression")
+        raise ValueError(f"unknown task {task!r}; choose binary, multiclass, multilabel or "
+                         "regression")
     return pd.factorize(label.astype(object).where(label.notna(), None))[0] + 1
 
 
@@ -90,15 +104,21 @@ def _assign_groups(groups: np.ndarray, strata: np.ndarray, weights: np.ndarray,
                    seed: int) -> np.ndarray:
     """Greedy whole-group assignment to parts (module docstring); returns part per row."""
     gcode, guniq = pd.factorize(pd.Series(groups))
-    scode = pd.factorize(pd.Series(strata))[0]
-    g, k, p = len(guniq), scode.max() + 1, len(weights)
-    counts = np.bincount(gcode * k + scode, minlength=g * k).reshape(g, k).astype(np.float64)
-    size = counts.sum(axis=1)
+    g, p = len(guniq), len(weights)
+    if strata.ndim == 2:  # per-row weights per stratum (multi-label), summed per group
+        counts = np.zeros((g, strata.shape[1]))
+        np.add.at(counts, gcode, strata.astype(np.float64))
+        size = np.bincount(gcode, minlength=g).astype(np.float64)
+    else:
+        scode = pd.factorize(pd.Series(strata))[0]
+        k = scode.max() + 1
+        counts = np.bincount(gcode * k + scode, minlength=g * k).reshape(g, k).astype(np.float64)
+        size = counts.sum(axis=1)
     target_k = weights[:, None] * counts.sum(axis=0)[None, :]
     rng = np.random.default_rng(seed)
     perm = rng.permutation(g)
     order = perm[np.argsort(-size[perm], kind="stable")]
-    cur_k = np.zeros((p, k))
+    cur_k = np.zeros((p, counts.shape[1]))
     allowed = weights > 0
     part = np.empty(g, dtype=np.int64)
     for i in order:
@@ -222,6 +242,10 @@ def split_summary(df: pd.DataFrame, splits: pd.DataFrame, task: str | None = Non
             y = pd.to_numeric(part["label"], errors="coerce")
             info.update(mean=float(y.mean()), sd=float(y.std(ddof=0)), min=float(y.min()),
                         max=float(y.max()))
+        elif task == "multilabel" and len(part):
+            counts = label_set_counts(part["label"].astype(str).tolist())["labels"]
+            info["labels"] = counts
+            info["label_fractions"] = {c: round(v / len(part), 4) for c, v in counts.items()}
         elif task not in (None, "unsupervised") and len(part):
             counts = part["label"].astype(str).value_counts().sort_index()
             info["classes"] = {str(c): int(v) for c, v in counts.items()}

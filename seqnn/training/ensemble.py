@@ -7,6 +7,13 @@ ensemble resumes member by member: finished members are not retrained. The ensem
 space) is saved in ``out_dir`` like any model, with ``"ensemble": k``, the members' best
 epochs and ``"ensemble_seeds"`` added to ``model.json``; ``out_dir/history.csv`` stacks the
 members' histories with a ``member`` column.
+
+The members train one after another, not stacked into one vectorised network
+(``torch.func`` ``vmap``): on the 2-core CPU that was measured slower than taking turns
+(1.14x for the mlp, 1.24x for the cnn; batch norm's running statistics fall back to a loop),
+and the rnn cannot be vectorised at all (packed sequences need the lengths as Python
+integers; ``aten::lstm`` has no batching rule). ``benchmarks/bench_ensemble.py`` and
+``benchmarks/README.md`` ("Ensembles") have the figures.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from ..layout import HISTORY, member_dir
 from ..models.ensemble import Ensemble
 from ..runtime.checkpoint import load_model, save_model
 from ..runtime.device import select_device
-from .evaluation import evaluate_run
+from .evaluation import evaluate_run, valid_temperature, valid_thresholds
 from .single import train_single
 
 
@@ -73,8 +80,15 @@ def train_ensemble(
                   train_config={**record["train_config"], "ensemble": config.ensemble,
                                 "seed": config.seed})
     write_table(pd.concat(histories, ignore_index=True), out / HISTORY)
-    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes)
+    thresholds = valid_thresholds(model, valid, config, device)  # multilabel: the average's
+    if thresholds is not None:
+        record["thresholds"] = dict(zip(train.class_names, thresholds, strict=True))
+    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes, thresholds)
                if evaluate else None)
+    record.pop("temperature", None)  # a member's; the ensemble gets its own
+    temperature = valid_temperature(model, valid, config, device)
+    if temperature is not None:
+        record["temperature"] = temperature
     save_model(out, model, record)
     first = summaries[0]
     return {

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .. import layout, metrics
+from ..calibration import fit_temperature
 from ..config import DEFAULT_MAX_LEN, TrainConfig
 from ..data.encoding import EncodedDataset
 from ..data.files import write_table, write_text
@@ -25,12 +26,13 @@ from ..runtime.table import prediction_table
 
 def split_metrics(
     task: str, y_true: np.ndarray | None, outputs: np.ndarray, class_names: list[str],
-    loss: float = math.nan,
+    loss: float = math.nan, thresholds: list[float] | None = None,
 ) -> dict[str, Any]:
     """Metrics of one split from :func:`run_model` outputs (``(N, 2)`` counts for autoencoders).
 
     Classification and regression use :mod:`seqnn.metrics`; an autoencoder reports
-    ``reconstruction_accuracy`` (pooled over residues), ``loss`` and ``n``.
+    ``reconstruction_accuracy`` (pooled over residues), ``loss`` and ``n``. Multilabel
+    applies ``thresholds`` (one per label; default 0.5) and adds ``per_label`` scores.
     """
     if task == "unsupervised":
         acc = float(outputs[:, 0].sum() / max(outputs[:, 1].sum(), 1))
@@ -39,6 +41,9 @@ def split_metrics(
         return {"n": len(outputs)}
     if task == "regression":
         result = dict(metrics.regression_metrics(y_true, outputs))
+    elif task == "multilabel":
+        result = dict(metrics.multilabel_metrics(y_true, outputs, 0.5 if thresholds is None
+                                                 else thresholds, class_names))
     else:
         pred = outputs.argmax(1)
         result = dict(metrics.classification_metrics(y_true, pred, outputs, class_names))
@@ -61,6 +66,7 @@ def evaluate_splits(
     model: nn.Module, splits: dict[str, EncodedDataset], *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
     out_dir: str | os.PathLike | None = None, notes: list[str] | None = None,
+    thresholds: list[float] | None = None, separator: str = ";",
 ) -> dict[str, Any]:
     """Metrics per split, e.g. ``{"train": {...}, "valid": {...}, "test": {...}}``.
 
@@ -69,6 +75,8 @@ def evaluate_splits(
     probability column per class; regression: ``true``, ``predicted``; autoencoder:
     ``reconstruction_accuracy``), both atomically. ``notes`` (warnings about the data, e.g.
     a class absent from a split) are kept under ``"warnings"`` when there are any.
+    Multilabel: ``thresholds`` (one per label) decide the predicted sets and the metrics,
+    and are kept under ``"thresholds"``; ``separator`` joins ``predictions.tsv``'s sets.
     """
     task = model_task(model)
     results: dict[str, dict[str, Any]] = {}
@@ -77,28 +85,58 @@ def evaluate_splits(
         kw = {"batch_size": batch_size, "device": device, "max_len": max_len, "truncate": truncate}
         pred = predict_dataset(model, ds, **kw)
         outputs = pred["counts"] if task == "unsupervised" else pred["outputs"]
-        results[name] = split_metrics(task, ds.labels, outputs, ds.class_names, pred["loss"])
+        results[name] = split_metrics(task, ds.labels, outputs, ds.class_names, pred["loss"],
+                                      thresholds)
         frames.append(prediction_table({"id": ds.ids, "split": name}, task, ds.class_names,
                                        pred["outputs"], pred["predicted"], truth=True,
-                                       labels=ds.labels))
+                                       labels=ds.labels, thresholds=thresholds,
+                                       separator=separator))
     results = _jsonable(results)
     if notes:
         results["warnings"] = list(notes)
+    if task == "multilabel" and thresholds is not None:
+        results["thresholds"] = dict(zip(map(str, next(iter(splits.values())).class_names),
+                                         thresholds, strict=True))
     if out_dir is not None:
         write_text(json.dumps(results, indent=2) + "\n", Path(out_dir) / layout.METRICS)
         write_table(pd.concat(frames, ignore_index=True), Path(out_dir) / layout.PREDICTIONS)
     return results
 
 
+def valid_temperature(model: nn.Module, valid: EncodedDataset, config: TrainConfig,
+                      device: torch.device) -> float | None:
+    """The temperature of a classifier fitted on the validation split
+    (:func:`seqnn.calibration.fit_temperature`); ``None`` for other tasks or no labels."""
+    if model_task(model) not in ("binary", "multiclass") or valid.labels is None or not len(valid):
+        return None
+    pred = predict_dataset(model, valid, batch_size=max(config.batch_size, 64), device=device,
+                           max_len=config.max_len, truncate=config.truncate)
+    return fit_temperature(pred["outputs"], np.asarray(valid.labels, np.int64))
+
+
 def evaluate_run(model: nn.Module, train: EncodedDataset, valid: EncodedDataset,
                  test: EncodedDataset | None, config: TrainConfig, device: torch.device,
-                 out: Path, notes: list[str] | None = None) -> dict[str, Any]:
+                 out: Path, notes: list[str] | None = None,
+                 thresholds: list[float] | None = None) -> dict[str, Any]:
     """Metrics of a trained model on train, valid and ``test`` (when given), written to
-    ``out`` as ``metrics.json`` (with ``notes`` as ``"warnings"``) and ``predictions.tsv``."""
+    ``out`` as ``metrics.json`` (with ``notes`` as ``"warnings"``) and ``predictions.tsv``
+    (multilabel: with the per-label ``thresholds`` of :func:`valid_thresholds`)."""
     splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
     return evaluate_splits(model, splits, batch_size=max(config.batch_size, 64), device=device,
                            max_len=config.max_len, truncate=config.truncate, out_dir=out,
-                           notes=notes)
+                           notes=notes, thresholds=thresholds)
 
 
-__all__ = ["evaluate_run", "evaluate_splits", "split_metrics"]
+def valid_thresholds(model: nn.Module, valid: EncodedDataset, config: TrainConfig,
+                     device: torch.device) -> list[float] | None:
+    """Multilabel: the per-label decision thresholds chosen on the validation split
+    (:func:`seqnn.metrics.choose_thresholds`); ``None`` for any other task."""
+    if model_task(model) != "multilabel" or valid.labels is None or not len(valid):
+        return None
+    pred = predict_dataset(model, valid, batch_size=max(config.batch_size, 64), device=device,
+                           max_len=config.max_len, truncate=config.truncate)
+    return metrics.choose_thresholds(valid.labels, pred["outputs"])
+
+
+__all__ = ["evaluate_run", "evaluate_splits", "split_metrics", "valid_temperature",
+           "valid_thresholds"]

@@ -23,7 +23,12 @@ from ..data.encoding import EncodedDataset, encode_table, load_encoded
 from ..data.files import write_text
 from ..data.tables import SPLITS, check_labels, read_table
 from ..errors import ConfigError, SeqnnInputError
-from ..metrics import classification_metrics, primary_metric, regression_metrics
+from ..metrics import (
+    classification_metrics,
+    multilabel_metrics,
+    primary_metric,
+    regression_metrics,
+)
 from ..runtime.checkpoint import load_model
 from ..runtime.forward import embed_dataset
 from .run import train_model
@@ -149,12 +154,18 @@ def probe_latent(model_dir: Path, parts: dict[str, EncodedDataset],
     task = parts["train"].task
     metric = primary_metric(task)
     est = Ridge() if task == "regression" else LogisticRegression(max_iter=2000)
+    if task == "multilabel":  # one logistic regression per label
+        from sklearn.multiclass import OneVsRestClassifier
+
+        est = OneVsRestClassifier(est)
     clf = make_pipeline(StandardScaler(), est).fit(z["train"], parts["train"].labels)
     out: dict[str, Any] = {"metric": metric}
     for k in z:
         y, pred = parts[k].labels, clf.predict(z[k])
         if task == "regression":
             out[k] = regression_metrics(y, pred)[metric]
+        elif task == "multilabel":
+            out[k] = multilabel_metrics(y, pred, 0.5)[metric]
         else:
             names = parts[k].class_names
             out[k] = classification_metrics(np.array(names)[y], np.array(names)[pred], None,

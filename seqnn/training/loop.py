@@ -38,6 +38,7 @@ from .parts import (
     build_optimizer,
     build_scheduler,
     is_better,
+    positive_weights,
     resolve_monitor,
 )
 from .state import capture_rng, cpu_state_dict, restore_rng, save_state, seed_everything
@@ -48,8 +49,9 @@ RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "num_workers", "
 
 
 def n_outputs_for(ds: EncodedDataset) -> int:
-    """Model outputs for a dataset: 1 logit (binary), C (multiclass), 1 (regression / none)."""
-    return len(ds.class_names) if ds.task == "multiclass" else 1
+    """Model outputs for a dataset: 1 logit (binary), C (multiclass), one logit per label
+    (multilabel), 1 (regression / none)."""
+    return len(ds.class_names) if ds.task in ("multiclass", "multilabel") else 1
 
 
 def _build_model(name: str, params: dict[str, Any], ds: EncodedDataset, seed: int) -> nn.Module:
@@ -85,11 +87,12 @@ class Trainer:
         self.monitor, self.metric, self.mode = resolve_monitor(monitor, train.task, unsup)
         weights = None
         if config.class_weights != "none" and not unsup:
-            if train.task not in ("binary", "multiclass"):
+            if train.task not in ("binary", "multiclass", "multilabel"):
                 raise ValueError(f"class_weights {config.class_weights!r} needs a "
                                  "classification task")
             power = class_weight_power(config.class_weights)
-            weights = balanced_class_weights(train.labels, len(train.class_names), power)
+            weights = (positive_weights(train.labels, power) if train.task == "multilabel"
+                       else balanced_class_weights(train.labels, len(train.class_names), power))
         self.loss_fn = None if unsup else build_loss(config.loss, train.task, weights, self.device)
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.lr,
                                          config.weight_decay)

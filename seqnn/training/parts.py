@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, primary_metric
+from ..metrics import metrics_of, primary_metric
 
 LOWER_IS_BETTER = ("loss", "rmse")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -33,6 +33,22 @@ def balanced_class_weights(labels: np.ndarray, n_classes: int, power: float = 1.
     present = counts > 0
     weights[present] = (len(labels) / (n_classes * counts[present])) ** power
     return weights.astype(np.float32)
+
+
+def positive_weights(labels: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """Multi-label positive weights ``(K,)`` ``float32``: ``(negatives / positives) ** power``
+    per label (BCE's ``pos_weight``: a rare label's positives count as much as its
+    negatives at power 1); a label with no positive or no negative gets 1."""
+    y = np.asarray(labels, dtype=np.float64)
+    pos = y.sum(axis=0)
+    neg = y.shape[0] - pos
+    ok = (pos > 0) & (neg > 0)
+    return np.where(ok, (neg / np.where(ok, pos, 1)) ** power, 1.0).astype(np.float32)
+
+
+def _multilabel_bce(out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None
+                    ) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(out.float(), y.float(), pos_weight=weight)
 
 
 def _cross_entropy(out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
@@ -73,16 +89,22 @@ def build_loss(
 
     ``outputs`` is the model's ``(N, n_outputs)``; ``targets`` ``(N,)`` class indices
     (``int64``) or values (``float32``). ``auto`` = BCE-with-logits (binary, one logit;
-    class 1 is the positive class), cross-entropy (multiclass), MSE (regression).
-    ``class_weights`` ``(C,)`` weight the classification losses; a user loss
+    class 1 is the positive class), cross-entropy (multiclass), MSE (regression), and for
+    multilabel one BCE-with-logits per label (``targets`` ``(N, K)`` 0/1), averaged.
+    ``class_weights`` ``(C,)`` weight the classification losses (multilabel: the per-label
+    positive weights of :func:`positive_weights`); a user loss
     (``package.module:function``) gets the raw outputs and targets and no weights.
     """
     if ":" in spec:
         if class_weights is not None:
             raise ValueError("class_weights only apply to the built-in classification losses")
         return import_loss(spec)
-    auto = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse"}
+    auto = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse",
+            "multilabel": "bce"}
     name = auto.get(task) if spec == "auto" else spec
+    if task == "multilabel" and name == "bce":
+        weight = None if class_weights is None else torch.as_tensor(class_weights, device=device)
+        return partial(_multilabel_bce, weight=weight)
     fits = {"bce": "binary", "cross_entropy": "multiclass", "mse": "regression"}
     if name not in fits:
         raise ValueError(
@@ -110,7 +132,7 @@ def resolve_monitor(monitor: str | None, task: str, unsupervised: bool) -> tuple
         known: tuple[str, ...] = ("reconstruction_accuracy",)
         primary = "reconstruction_accuracy"
     else:
-        known = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+        known = metrics_of(task)
         primary = primary_metric(task)
     name = primary if monitor in (None, "auto") else monitor
     if name != "loss" and name not in known:
@@ -162,5 +184,5 @@ def build_scheduler(
     raise ValueError(f"unknown scheduler {name!r}; use none, plateau or cosine")
 
 
-__all__ = ["LOWER_IS_BETTER", "balanced_class_weights", "build_loss", "build_optimizer",
-           "build_scheduler", "import_loss", "is_better", "resolve_monitor"]
+__all__ = ["LOWER_IS_BETTER", "balanced_class_weights", "positive_weights", "build_loss",
+           "build_optimizer", "build_scheduler", "import_loss", "is_better", "resolve_monitor"]

@@ -26,7 +26,7 @@ from ..layout import HISTORY
 from ..runtime.batches import dataset_hash
 from ..runtime.checkpoint import save_model
 from ..runtime.device import limit_primitive_cache
-from .evaluation import evaluate_run
+from .evaluation import evaluate_run, valid_temperature, valid_thresholds
 from .loop import Trainer, n_outputs_for
 from .state import load_state
 
@@ -69,9 +69,17 @@ def train_single(
             log.warning("starting afresh: %s", exc)
     trainer.fit()
     model = trainer.model
-    metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out, notes)
-               if evaluate else None)
-    save_model(out, model, _model_record(trainer, train, model_name, meta))
+    thresholds = valid_thresholds(model, valid, config, trainer.device)
+    metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out, notes,
+                            thresholds) if evaluate else None)
+    if thresholds is not None:  # multilabel: chosen on valid, applied by seqnn predict
+        meta = {**(meta or {}), "label_separator": train.label_separator,
+                "thresholds": dict(zip(train.class_names, thresholds, strict=True))}
+    record = _model_record(trainer, train, model_name, meta)
+    temperature = valid_temperature(model, valid, config, trainer.device)
+    if temperature is not None:
+        record["temperature"] = temperature
+    save_model(out, model, record)
     return {
         "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
         "monitor": trainer.monitor, "epochs_run": trainer.epoch,
@@ -101,7 +109,7 @@ def check_splits(
         check_label_set(ds.task, ds.labels, ds.class_names, source, f"the {name} split",
                         count_classes=name == "train")
     notes = []
-    if train.task in ("binary", "multiclass"):
+    if train.task in ("binary", "multiclass", "multilabel"):
         for name, ds in (("train", train), ("valid", valid), ("test", test)):
             missing = absent_classes(ds.labels, ds.class_names) if ds is not None else []
             if missing and len(ds):

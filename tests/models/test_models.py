@@ -41,7 +41,7 @@ TINY = {
 #: families reconstructing tokens ``(N, 22, L)``; the GAN scores real sequences ``(N, 1)``
 RECONSTRUCTING = ("autoencoder", "vae")
 UNSUPERVISED = (*RECONSTRUCTING, "gan")
-N_OUT = {"binary": 1, "multiclass": 3, "regression": 2, "unsupervised": 1}
+N_OUT = {"binary": 1, "multiclass": 3, "multilabel": 3, "regression": 2, "unsupervised": 1}
 
 
 def random_batch(n: int, lo: int, hi: int, seed: int, extra: int = 0

@@ -53,6 +53,8 @@ def _check(name: str, status: str, verdict: str, metric: float) -> dict:
                             "0.3-0.5": {"n": 3, "metric": metric},
                             ">=0.7": {"n": 1, "metric": None}},
         "by_length_bin": {"<50": {"n": 4, "metric": metric}, ">=50": {"n": 6, "metric": 0.5}},
+        "conformal_coverage": {"0.9": {"all": {"n": 400, "coverage": 0.9},
+                                       "<0.3": {"n": 100, "coverage": 0.7}}},
     }
 
 
@@ -143,7 +145,8 @@ def _model(mdir: Path, name: str, task: str, ids: list, split: np.ndarray, label
     classes = [] if task == "regression" else ["neg", "pos"]
     _dump(mdir / "model.json", {"model": name, "params": {"channels": 64, "kernel_size": 9},
                                 "task": task, "class_names": classes, "best_epoch": 4,
-                                "max_len": 100, "truncate": "ends"})
+                                "max_len": 100, "truncate": "ends",
+                                **({} if task == "regression" else {"temperature": 1.5})})
     _dump(mdir / "history.csv", _history(8, metric))
     keys = (("spearman", "pearson", "r2", "rmse") if task == "regression"
             else ("accuracy", "balanced_accuracy", "macro_f1", "mcc", "roc_auc"))
@@ -203,8 +206,11 @@ def test_report_binary_has_verdicts_plots_and_leak_warning(binary: Path, tmp_pat
     assert "&lt;script&gt;" in text  # a nasty warning is escaped, not executed
     assert "NOT at chance" in text and "3 U-&gt;C, 1 B-&gt;X" in text
     # summary chart; dataset: length, composition, identity; cnn/rnn: curves, confusion, ROC,
-    # bins; ae: 2
-    assert text.count("data:image/png;base64,") == 1 + 3 + 2 * 4 + 2
+    # reliability, bins; ae: 2
+    assert text.count("data:image/png;base64,") == 1 + 3 + 2 * 5 + 2
+    assert text.count("Calibration on test: temperature 1.500 (fitted on valid") == 2
+    assert "<th>90% nominal</th>" in text and "<td>0.900 (n=400)</td>" in text
+    assert '<span class="bad">0.700 (n=100)</span>' in text  # under 3 standard errors
     assert NA not in text.split('id="models"')[1].split('id="baselines"')[0]
     _assert_split_and_baselines(text, "workflow")
 
@@ -363,7 +369,8 @@ def test_roc_needs_two_classes(binary: Path, tmp_path: Path):
 def test_evaluate_model_dir_makes_the_plots_for_each_task(binary: Path, tmp_path: Path):
     made = plots.evaluate_model_dir(binary / "models" / "cnn", tmp_path / "cnn")
     assert sorted(Path(p).name for p in made) == [
-        "confusion.png", "learning_curves.png", "metric_by_bin.png", "roc_pr.png"]
+        "confusion.png", "learning_curves.png", "metric_by_bin.png", "reliability.png",
+        "roc_pr.png"]
     made = plots.evaluate_model_dir(binary / "models" / "autoencoder", tmp_path / "ae")
     assert sorted(Path(p).name for p in made) == ["learning_curves.png", "reconstruction.png"]
     reg = make_dataset(tmp_path / "reg", task="regression")
@@ -509,3 +516,29 @@ def test_data_warnings_of_metrics_json_are_shown(binary: Path, tmp_path: Path):
     _dump(path, {**metrics, "warnings": [note]})
     cnn = _build(binary, tmp_path).split('id="model-cnn"')[1].split('id="model-')[0]
     assert f'<p class="bad">Warning: {note}</p>' in cnn and cnn.count("Warning:") == 1
+
+
+def test_attribution_flags_and_plots_from_attributions_json(binary: Path, tmp_path: Path):
+    from seqnn.report import attribution_section
+
+    plots_dir = binary / "models" / "cnn" / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    by_class = {c: {"attribution": list(np.linspace(-0.1, 0.1, 20)),
+                    "composition_diff": list(np.linspace(-0.02, 0.02, 20))}
+                for c in ("neg", "pos")}
+    _dump(plots_dir / "attributions.json", {
+        "n": 40, "rule": "the rule", "alphabet": "ACDEFGHIKLMNPQRSTVWY",
+        "termini": {"fraction": 0.1, "attribution_share": 0.5, "residue_share": 0.2,
+                    "ratio": 2.5},
+        "residues": {"by_class": by_class, "rho": 0.9, "eta2": 0.95},
+        "maps": [{"id": "P1", "class": "pos", "target": "pos", "sequence": "ACD",
+                  "scores": [0.1, -0.2, 0.3]}],
+        "flags": ["attributions concentrate on the termini: 50%"]})
+    text = _build(binary, tmp_path)
+    summary = text.split('id="summary"')[1].split('id="models"')[0]
+    assert '<p class="bad">Attribution shortcut: attributions concentrate on the termini: 50%.' \
+        in summary
+    assert 'alt="cnn attribution shortcuts"' in text and 'alt="cnn attribution maps"' in text
+    assert "Flag rule: the rule." in text
+    (plots_dir / "attributions.json").write_text("[1, 2]")
+    assert attribution_section.attribution_flags(binary / "models" / "cnn") == ""

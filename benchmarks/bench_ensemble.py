@@ -1,0 +1,158 @@
+"""Benchmark: can ``ensemble: k`` members be trained together for less than k times one?
+
+Usage::
+
+    python benchmarks/bench_ensemble.py [--k 5] [--steps 10] [--batch-size 64] [--seed 0]
+
+For each model of the default config (``config/config.yaml``: ``mlp``, ``cnn`` and the AMP
+Scanner ``rnn``, with its parameters), on batches of real AMP Scanner peptides
+(``data/amp/AMP.tr.fa`` + ``DECOY.tr.fa``, length-sorted buckets as training makes them,
+``max_len`` 200), it times one training step (forward, binary cross-entropy, backward;
+no optimiser step, the same for every variant), averaged over ``--steps`` batches:
+
+* one member (all times: 1 torch thread, process CPU time, which other work on a shared
+  machine inflates less than wall time);
+* ``k`` members one after another on 1 thread (what ``ensemble: k`` does today, per step);
+* ``k`` members vectorised: ``torch.func.stack_module_state`` + ``functional_call`` +
+  ``vmap(grad_and_value(...), randomness="different")`` on 1 thread; or why it fails;
+
+and the FLOPs of one member's step (``FlopCounterMode``), so the achieved GFLOP/s says whether
+a member is limited by arithmetic (vectorising cannot help) or by per-operation overhead
+(it could). Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+from torch.utils.flop_counter import FlopCounterMode
+
+from seqnn.data.encoding import encode_table
+from seqnn.data.fasta import iter_fasta_chunks
+from seqnn.models import get_model
+from seqnn.runtime.batches import make_loader
+
+#: the default config's models (config/config.yaml)
+MODELS = {
+    "mlp": {"hidden": [64], "dropout": 0.2},
+    "cnn": {"channels": [64, 64], "kernel_size": 9, "dropout": 0.3, "pool": "max"},
+    "rnn": {"input": "embedding", "embed_dim": 128, "conv_channels": 64, "conv_kernel": 16,
+            "conv_pool": 5, "cell": "lstm", "hidden_size": 100, "bidirectional": False,
+            "pool": "last", "dropout": 0.5},
+}
+
+
+def batches(n: int, batch_size: int, seed: int) -> list[dict]:
+    """``n`` training batches of the AMP Scanner training peptides (labels from the file)."""
+    ids, seqs, labels = [], [], []
+    for name, label in (("AMP.tr.fa", "AMP"), ("DECOY.tr.fa", "nonAMP")):
+        for chunk in iter_fasta_chunks(f"data/amp/{name}", 100_000):
+            ids += [r for r, _ in chunk]
+            seqs += [s for _, s in chunk]
+            labels += [label] * len(chunk)
+    ds = encode_table(ids, seqs, labels, "binary", ["nonAMP", "AMP"])
+    loader = make_loader(ds, batch_size=batch_size, shuffle=True, seed=seed, max_len=200)[0]
+    out = []
+    for batch in loader:
+        out.append(batch)
+        if len(out) == n:
+            break
+    return out
+
+
+def timed(fn: Callable[[dict], object], data: list[dict]) -> float:
+    """Mean process CPU seconds per batch of ``fn`` over ``data`` (after one untimed call)."""
+    fn(data[0])
+    start = time.process_time()
+    for batch in data:
+        fn(batch)
+    return (time.process_time() - start) / len(data)
+
+
+def measure(name: str, params: dict, k: int, data: list[dict]) -> dict:
+    """The row of one model (module doc)."""
+    members = [get_model(name, n_outputs=1, task="binary", **params).train() for _ in range(k)]
+
+    def loss_of(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(model(batch["x"], batch["mask"])[:, 0],
+                                                  batch["y"].float())
+
+    def one(batch: dict) -> None:
+        loss_of(members[0], batch).backward()
+
+    def sequential(batch: dict) -> None:
+        for m in members:
+            loss_of(m, batch).backward()
+
+    with FlopCounterMode(display=False) as counter:
+        one(data[0])
+    flops = counter.get_total_flops()
+    torch.set_num_threads(1)
+    t_one = timed(one, data)
+    t_seq = timed(sequential, data)
+    params_, buffers = stack_module_state(members)
+    base = copy.deepcopy(members[0]).to("meta")
+
+    def member_loss(p: dict, b: dict, x: torch.Tensor, mask: torch.Tensor,
+                    y: torch.Tensor) -> torch.Tensor:
+        out = functional_call(base, (p, b), (x, mask))
+        return F.binary_cross_entropy_with_logits(out[:, 0], y)
+
+    step = vmap(grad_and_value(member_loss), in_dims=(0, 0, None, None, None),
+                randomness="different")
+    note = ""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t_vmap = timed(lambda b: step(params_, buffers, b["x"], b["mask"],
+                                          b["y"].float()), data)
+        fallback = sorted({str(w.message).split("for ")[-1].split(".")[0] for w in caught
+                           if "batching rule" in str(w.message)})
+        if fallback:
+            note = "per-member fallback for " + ", ".join(fallback)
+    except RuntimeError as exc:
+        t_vmap = float("nan")
+        note = "fails: " + str(exc).strip().splitlines()[0][:110]
+    return {"name": name, "flops": flops, "one": t_one, "seq": t_seq,
+            "vmap": t_vmap, "note": note}
+
+
+def main() -> None:
+    """Parse arguments, measure, print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)
+    data = batches(args.steps, args.batch_size, args.seed)
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+          f"{torch.__version__}, Python {platform.python_version()}; load average at start "
+          f"{os.getloadavg()[0]:.1f}; k = {args.k}, {args.steps} batches of "
+          f"{args.batch_size} AMP peptides\n")
+    print("| model | MFLOP/step (one member) | one member ms (1 thread) | GFLOP/s | "
+          "k sequential ms | k vmap ms | "
+          "vmap / sequential | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for name, params in MODELS.items():
+        r = measure(name, params, args.k, data)
+        print(f"| {name} | {r['flops'] / 1e6:.1f} | {r['one'] * 1e3:.1f} | "
+              f"{r['flops'] / r['one'] / 1e9:.1f} | "
+              f"{r['seq'] * 1e3:.1f} | {r['vmap'] * 1e3:.1f} | {r['vmap'] / r['seq']:.2f} | "
+              f"{r['note']} |", flush=True)
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
