@@ -93,7 +93,7 @@ ReturnToService=2
 MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-MinJobAge=0
+MinJobAge=86400
 SlurmdTimeout=60
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
 PartitionName=cpu Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
@@ -131,7 +131,7 @@ assert config != TINY_CONFIG
 EOF
 say "running the workflow through profiles/slurm"
 cd "$WORK/run"
-# this cluster keeps no accounting database, so job states come from squeue (MinJobAge=0
+# this cluster keeps no accounting database, so job states come from squeue (MinJobAge=86400
 # keeps finished jobs listed); status checks start after 5 s instead of the plugin's 40
 PYTHONPATH="$REPO" "$PY" -m snakemake -s "$REPO/Snakefile" --profile "$REPO/profiles/slurm" \
   --configfile tiny.yaml --slurm-status-command squeue \
@@ -164,7 +164,7 @@ assert (work / "run" / "my results" / "index.html").exists()
 log = (work / "run" / "logs" / "tiny" / "train_cnn.log").read_text()
 assert "data-parallel over 2 processes (gloo)" in log, log[-2000:]
 EOF
-# every job of the run, from Slurm's own list (MinJobAge=0 keeps finished jobs there);
+# every job of the run, from Slurm's own list (MinJobAge=86400 keeps finished jobs there);
 # the plugin comments each job with its rule
 squeue -h --states=all -o '%i|%T|%k' > "$WORK/jobs.txt"
 JOBS=$(grep -c '|rule_' "$WORK/jobs.txt" || true)
