@@ -26,7 +26,7 @@ if not config:
 
 
 try:  # one clear line naming the wrong key or value, before any job starts
-    from seqnn.workflow import ConfigError, check_workflow
+    from seqnn.workflow import ConfigError, check_workflow, model_nproc, seqnn_command
 
     check_workflow(config)
 except ConfigError as exc:
@@ -104,6 +104,11 @@ def dsdir(wildcards, input):
 
 def model_block(wildcards):
     return q(config["models"][wildcards.model])
+
+
+def nproc(wildcards):
+    """Processes of a model's training jobs (its train: nproc; torchrun when > 1)."""
+    return model_nproc(config["models"][wildcards.model])
 
 
 def max_len(wildcards):
@@ -235,15 +240,16 @@ rule train:
         predictions=f"{R}/{{ds}}/models/{{model}}/predictions.tsv",
         history=f"{R}/{{ds}}/models/{{model}}/history.csv",
     params:
-        seqnn=SEQNN,
+        seqnn=lambda w: seqnn_command(sys.executable, config["models"][w.model]),
         spec=model_block,
         max_len=max_len,
         outdir=outdir,
         device=DEVICE,
-    threads: THREADS
+        threads=lambda w, threads: max(1, threads // nproc(w)),  # per process
+    threads: lambda w: THREADS * nproc(w)
     resources:
-        mem_mb=2000,
-        gpu=1 if DEVICE == "cuda" else 0,
+        mem_mb=lambda w: 2000 * nproc(w),
+        gpu=lambda w: nproc(w) if DEVICE == "cuda" else 0,
     log:
         "logs/{ds}/train_{model}.log",
     benchmark:
@@ -252,7 +258,7 @@ rule train:
         "envs/seqnn.yaml"
     shell:
         "{params.seqnn} train {input.data:q} {input.splits:q} --spec {params.spec} "
-        "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
+        "--name {wildcards.model:q} --out {params.outdir:q} --threads {params.threads:q} "
         "--max-len {params.max_len:q} --device {params.device:q} --resume 2> {log:q}"
 
 
@@ -263,20 +269,21 @@ rule control:
     output:
         f"{R}/{{ds}}/controls/{{model}}/{{control}}/metrics.json",
     params:
-        seqnn=SEQNN,
+        seqnn=lambda w: seqnn_command(sys.executable, config["models"][w.model]),
         spec=model_block,
         max_len=max_len,
         outdir=outdir,
         device=DEVICE,
+        threads=lambda w, threads: max(1, threads // nproc(w)),  # per process
         epochs=CHECKS.get("control_epochs", 30),
         kind=lambda w: w.control.split("-")[0],
         run=lambda w: int(w.control.split("-")[1]) if "-" in w.control else 1,
     wildcard_constraints:
         control=r"permutation(-\d+)?|shuffle",
-    threads: THREADS
+    threads: lambda w: THREADS * nproc(w)
     resources:
-        mem_mb=2000,
-        gpu=1 if DEVICE == "cuda" else 0,
+        mem_mb=lambda w: 2000 * nproc(w),
+        gpu=lambda w: nproc(w) if DEVICE == "cuda" else 0,
     log:
         "logs/{ds}/control_{model}_{control}.log",
     benchmark:
@@ -285,7 +292,7 @@ rule control:
         "envs/seqnn.yaml"
     shell:
         "{params.seqnn} train {input.data:q} {input.splits:q} --spec {params.spec} "
-        "--name {wildcards.model:q} --out {params.outdir:q} --threads {threads:q} "
+        "--name {wildcards.model:q} --out {params.outdir:q} --threads {params.threads:q} "
         "--max-len {params.max_len:q} --device {params.device:q} --control {params.kind:q} --control-run {params.run:q} "
         "--max-epochs {params.epochs:q} "
         "--resume 2> {log:q}"

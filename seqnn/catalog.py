@@ -156,6 +156,8 @@ TRAIN_SETTINGS: dict[str, Param] = {
                      "choice)"),
     "num_workers": Param("int", 0, None, "DataLoader worker processes"),
     "quiet": Param("bool", False, None, "no progress bar and no per-epoch log lines"),
+    "nproc": Param("int", 1, None, "workflow: data-parallel processes under torchrun "
+                   "(one per GPU on cuda)"),
 }
 
 

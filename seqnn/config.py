@@ -152,7 +152,10 @@ class TrainConfig:
     use the averaged weights, which smooths the epoch-to-epoch swings of a noisy run.
     ``ensemble`` k > 1 trains k members with seeds ``seed .. seed + k - 1``, each early-stopped
     on its own, and saves them as one model averaging their predictions
-    (:mod:`seqnn.training.ensemble`). Plain data, no torch: :mod:`seqnn.train` re-exports it.
+    (:mod:`seqnn.training.ensemble`). ``nproc`` N > 1 makes the workflow launch the job with
+    ``torchrun --nproc-per-node N`` (data-parallel, :mod:`seqnn.training.distributed`;
+    ``batch_size`` stays the global batch); ``seqnn train`` itself follows the processes that
+    torchrun started, not this number. Plain data, no torch: :mod:`seqnn.train` re-exports it.
     """
 
     epochs: int = 100
@@ -176,6 +179,7 @@ class TrainConfig:
     threads: int | None = None
     num_workers: int = 0
     quiet: bool = False
+    nproc: int = 1
 
     def __post_init__(self) -> None:
         choices = {
@@ -187,7 +191,7 @@ class TrainConfig:
                 got = getattr(self, name)
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {got!r}")
         class_weight_power(self.class_weights)  # raises on a bad value
-        for name in ("epochs", "batch_size", "max_len", "patience", "ensemble"):
+        for name in ("epochs", "batch_size", "max_len", "patience", "ensemble", "nproc"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         for name, high in (("max_len", MAX_LEN_LIMIT), ("ensemble", MAX_ENSEMBLE)):

@@ -8,6 +8,7 @@ that :mod:`seqnn.config` itself never imports anything that pulls in torch.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from .config import WorkflowConfig, train_config, workflow_from_dict
@@ -34,4 +35,22 @@ def check_workflow(data: dict[str, Any]) -> WorkflowConfig:
     return wf
 
 
-__all__ = ["ConfigError", "check_workflow"]
+def model_nproc(block: dict[str, Any]) -> int:
+    """The processes a model block's training jobs run on: its ``train: nproc`` (default 1)."""
+    train = block.get("train") or {}
+    return int(train.get("nproc", 1)) if isinstance(train, dict) else 1
+
+
+def seqnn_command(python: str, block: dict[str, Any]) -> str:
+    """The shell words that run ``seqnn`` for a model block's training and control jobs:
+    ``python -m seqnn``, or with ``nproc`` N > 1 PyTorch's launcher (``torchrun``) starting
+    N processes on this node (``--standalone``: a free local port, so several such jobs can
+    share a node); :mod:`seqnn.training.distributed` says what the processes do."""
+    n = model_nproc(block)
+    prefix = shlex.quote(python)
+    if n > 1:
+        prefix += f" -m torch.distributed.run --standalone --nproc-per-node {n}"
+    return f"{prefix} -m seqnn"
+
+
+__all__ = ["ConfigError", "check_workflow", "model_nproc", "seqnn_command"]

@@ -78,6 +78,7 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
     """Train one model on an encoded dataset and a split table; write its folder."""
     from ..config import model_from_dict, parse_json_arg, replace_train, train_config
     from ..errors import ConfigError
+    from ..training.distributed import is_main_process
     from ..training.job import run_training
 
     block = spec_arg(spec, "--spec")
@@ -104,6 +105,8 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
                            control=control, control_run=control_run,
                            max_epochs=max_epochs, resume=resume,
                            meta={"name": m.name})
+    if not is_main_process():  # one line per run under torchrun, not per process
+        return
     click.echo(f"{m.name}: best epoch {summary.get('best_epoch')} "
                f"({summary.get('monitor')} {fmt(summary.get('best_metric'))}) -> {out}",
                err=True)

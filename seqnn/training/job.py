@@ -31,6 +31,7 @@ from ..metrics import (
 )
 from ..runtime.checkpoint import load_model
 from ..runtime.forward import embed_dataset
+from .distributed import is_main_process
 from .run import train_model
 from .single import check_splits
 
@@ -129,7 +130,7 @@ def run_training(
                           meta={**(meta or {}), "control": control,
                                 "control_run": control_run if control else None},
                           test=parts["test"] if len(parts["test"]) else None)
-    if control is None:
+    if control is None and is_main_process():
         write_fasta(parts["train"], out / layout.TRAIN_SEQUENCES)
         if summary.get("metrics") and model == "autoencoder" and parts["train"].labels is not None:
             write_text(json.dumps(probe_latent(out, parts, config), indent=2),

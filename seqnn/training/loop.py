@@ -45,7 +45,7 @@ from .state import capture_rng, cpu_state_dict, restore_rng, save_state, seed_ev
 
 log = logging.getLogger("seqnn.train")
 #: settings that may change between an interrupted run and its resume
-RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "num_workers", "quiet")
+RESUMABLE_CHANGES = ("epochs", "patience", "device", "threads", "num_workers", "quiet", "nproc")
 
 
 def n_outputs_for(ds: EncodedDataset) -> int:
@@ -237,13 +237,17 @@ class Trainer:
         """The weights validated and kept: the moving average when ``ema`` is on."""
         return self.model if self.ema_model is None else self.ema_model
 
+    def validate(self) -> tuple[np.ndarray, float]:
+        """Outputs on the validation split (dataset order) and its mean loss."""
+        return run_model(self.eval_model, self.valid_loader, self.device, self.cfg.amp,
+                         self.loss_fn)
+
     def run_epoch(self) -> None:
         start = time.perf_counter()
         lr = self.optimizer.param_groups[0]["lr"]
         train_loss, train_metrics, n = self.train_epoch()
         train_seconds = time.perf_counter() - start
-        out, valid_loss = run_model(self.eval_model, self.valid_loader, self.device,
-                                    self.cfg.amp, self.loss_fn)
+        out, valid_loss = self.validate()
         valid = self.valid_ds
         valid_metrics = split_metrics(self.task, valid.labels, out, valid.class_names, valid_loss)
         value = valid_loss if self.monitor == "loss" else valid_metrics[self.monitor]

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import TrainConfig
 from ..data.encoding import EncodedDataset
+from . import distributed
 from .ensemble import train_ensemble
 from .single import check_splits, train_single
 
@@ -51,18 +52,25 @@ def train_model(
     :class:`~seqnn.errors.SeqnnInputError`; a class absent from a split is logged (logger
     ``seqnn.train``) and kept in ``metrics.json`` under ``"warnings"``. ``metrics.json`` is
     written before the model files, ``model.json`` last.
+
+    In a process started by ``torchrun`` with more than one process, one network trains
+    data-parallel and an ensemble's members are spread over the processes; only rank 0
+    writes files (:mod:`seqnn.training.distributed`).
     """
     notes = check_splits(train, valid, test)
     for note in notes:
         log.warning("%s", note)
+    spread = distributed.launched()  # under torchrun: see seqnn.training.distributed
     if config.ensemble > 1:
-        return train_ensemble(train, valid, config=config, out_dir=out_dir, test=test,
-                              evaluate=evaluate, notes=notes, model_name=model_name,
-                              model_params=model_params, resume=resume, meta=meta,
-                              restart_on_change=restart_on_change)
-    return train_single(train, valid, model_name=model_name, model_params=model_params,
-                        config=config, out_dir=out_dir, resume=resume, meta=meta, test=test,
-                        evaluate=evaluate, restart_on_change=restart_on_change, notes=notes)
+        ensemble = distributed.train_members_spread if spread else train_ensemble
+        return ensemble(train, valid, config=config, out_dir=out_dir, test=test,
+                        evaluate=evaluate, notes=notes, model_name=model_name,
+                        model_params=model_params, resume=resume, meta=meta,
+                        restart_on_change=restart_on_change)
+    single = distributed.train_data_parallel if spread else train_single
+    return single(train, valid, model_name=model_name, model_params=model_params,
+                  config=config, out_dir=out_dir, resume=resume, meta=meta, test=test,
+                  evaluate=evaluate, restart_on_change=restart_on_change, notes=notes)
 
 
 __all__ = ["train_model"]
