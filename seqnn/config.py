@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .config_generate import GenerateSpec
 from .config_safety import DATASET_TASKS, check_config_data, excerpt, key_name
 from .errors import ConfigError
 
@@ -85,17 +86,6 @@ def check_valid_fraction(spec: SplitSpec, where: str) -> None:
     if spec.method != "given":
         raise ConfigError(f"{where}.valid_fraction: only for method given (method "
                           f"{spec.method} takes the validation share from fractions)")
-
-
-@dataclass(frozen=True)
-class GenerateSpec:
-    """A ``task: generative`` dataset's ``generate:`` block (config/amp_generate.yaml)."""
-    n: int = 1000
-    seed: int = 0
-    temperature: float = 1.0
-    reference: str = "test"  # or "valid": the held-out split the samples are judged against
-    classifier: str | None = None  # a binary classifier model folder: its view is reported
-    embed_model: str | None = None  # a model folder for the Fréchet distance (default: vae)
 
 
 @dataclass(frozen=True)
