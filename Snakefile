@@ -40,6 +40,12 @@ DEVICE = config.get("device", "auto")
 DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 CHECKS = config.get("checks", {})
+# task: generative datasets train only the generative families (vae, gan) and end in
+# generation.html; every other dataset trains the other models and ends in report.html.
+GENERATIVE = [d for d in DATASETS if config["datasets"][d]["task"] == "generative"]
+GEN_MODELS = [m for m in MODELS if config["models"][m].get("model", m) in ("vae", "gan")]
+CLASSIC = [d for d in DATASETS if d not in GENERATIVE]
+MODELS = [m for m in MODELS if m not in GEN_MODELS]
 SUPERVISED = [m for m in MODELS if config["models"][m].get("model", m) != "autoencoder"]
 PERMUTATION_RUNS = int(CHECKS.get("permutation_runs", 3))
 CONTROLS = (["permutation"] + [f"permutation-{k}" for k in range(2, PERMUTATION_RUNS + 1)]
@@ -61,9 +67,15 @@ def dataset_inputs(wildcards):
     return files
 
 
+def data_task(name):
+    """The task the data steps see: a generative dataset's sequences are unlabelled."""
+    task = config["datasets"][name]["task"]
+    return "unsupervised" if task == "generative" else task
+
+
 def split_block(wildcards):
     ds = config["datasets"][wildcards.ds]
-    return q({"task": ds["task"], **ds.get("split", {})})
+    return q({"task": data_task(wildcards.ds), **ds.get("split", {})})
 
 
 def classes(wildcards):
@@ -106,8 +118,9 @@ def max_len(wildcards):
 
 rule all:
     input:
-        expand(f"{R}/{{ds}}/report.html", ds=DATASETS),
-        f"{R}/index.html",
+        expand(f"{R}/{{ds}}/report.html", ds=CLASSIC),
+        [f"{R}/index.html"] if CLASSIC else [],
+        expand(f"{R}/{{ds}}/generation.html", ds=GENERATIVE),
 
 
 rule prepare:
@@ -136,7 +149,7 @@ rule ingest:
         report=f"{R}/{{ds}}/ingest.json",
     params:
         seqnn=SEQNN,
-        spec=lambda w: q(config["datasets"][w.ds]),
+        spec=lambda w: q({**config["datasets"][w.ds], "task": data_task(w.ds)}),
     threads: 1
     log:
         "logs/{ds}/ingest.log",
@@ -202,7 +215,7 @@ rule encode:
         f"{R}/{{ds}}/encoded.npz",
     params:
         seqnn=SEQNN,
-        task=lambda w: config["datasets"][w.ds]["task"],
+        task=lambda w: data_task(w.ds),
         classes=classes,
         sep=label_separator,
     threads: 1
@@ -385,12 +398,12 @@ rule report:
 
 rule index:
     input:
-        expand(f"{R}/{{ds}}/report.html", ds=DATASETS),
+        expand(f"{R}/{{ds}}/report.html", ds=CLASSIC),
     output:
         f"{R}/index.html",
     params:
         seqnn=SEQNN,
-        names=",".join(DATASETS),
+        names=",".join(CLASSIC),
         results=lambda w, output: os.path.dirname(output[0]),
     threads: 1
     log:
@@ -401,3 +414,104 @@ rule index:
         "envs/seqnn.yaml"
     shell:
         "{params.seqnn} report-index {params.results:q} --datasets {params.names:q} -o {output:q} 2> {log:q}"
+
+
+# ---- task: generative (additive: these rules only run for generative datasets) ----------
+
+
+def gen_block(wildcards):
+    return config["datasets"][wildcards.ds].get("generate", {})
+
+
+def gen_extra_inputs(wildcards):
+    """The classifier / embedding model folders a generation check reads (built first when
+    they are results of this workflow)."""
+    block = gen_block(wildcards)
+    return [os.path.join(block[k], "model.json") for k in ("classifier", "embed_model")
+            if block.get(k)]
+
+
+def gen_options(wildcards):
+    """--classifier / --embed-model (default: the dataset's vae, when it trains one)."""
+    block, opts = gen_block(wildcards), []
+    if block.get("classifier"):
+        opts.append(f"--classifier {shlex.quote(block['classifier'])}")
+    embed = block.get("embed_model")
+    vaes = [m for m in GEN_MODELS if config["models"][m].get("model", m) == "vae"]
+    if embed is None and vaes:
+        embed = f"{R}/{wildcards.ds}/models/{vaes[0]}"
+    if embed:
+        opts.append(f"--embed-model {shlex.quote(embed)}")
+    return " ".join(opts)
+
+
+def gen_embed_input(wildcards):
+    vaes = [m for m in GEN_MODELS if config["models"][m].get("model", m) == "vae"]
+    if gen_block(wildcards).get("embed_model") is None and vaes:
+        return [f"{R}/{wildcards.ds}/models/{vaes[0]}/model.json"]
+    return []
+
+
+rule generate:
+    input:
+        f"{R}/{{ds}}/models/{{model}}/model.json",
+    output:
+        f"{R}/{{ds}}/models/{{model}}/generated.fa",
+    params:
+        seqnn=SEQNN,
+        modeldir=lambda w, input: os.path.dirname(input[0]),
+        n=lambda w: gen_block(w).get("n", 1000),
+        seed=lambda w: gen_block(w).get("seed", 0),
+        temperature=lambda w: gen_block(w).get("temperature", 1.0),
+    threads: 1
+    log:
+        "logs/{ds}/generate_{model}.log",
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} generate {params.modeldir:q} -n {params.n:q} --seed {params.seed:q} "
+        "--temperature {params.temperature:q} --device cpu -o {output:q} 2> {log:q}"
+
+
+rule check_generation:
+    input:
+        generated=f"{R}/{{ds}}/models/{{model}}/generated.fa",
+        seqs=f"{R}/{{ds}}/sequences.tsv",
+        splits=f"{R}/{{ds}}/splits.tsv",
+        extra=gen_extra_inputs,
+        embed=gen_embed_input,
+    output:
+        f"{R}/{{ds}}/models/{{model}}/generation.json",
+    params:
+        seqnn=SEQNN,
+        options=gen_options,
+        reference=lambda w: gen_block(w).get("reference", "test"),
+        seed=lambda w: gen_block(w).get("seed", 0),
+    threads: 2
+    log:
+        "logs/{ds}/check_generation_{model}.log",
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} check-generated {input.generated:q} --data {input.seqs:q} "
+        "--splits {input.splits:q} --reference-split {params.reference:q} {params.options} "
+        "--seed {params.seed:q} --threads {threads:q} -o {output:q} 2> {log:q}"
+
+
+rule generation_report:
+    input:
+        expand(f"{R}/{{{{ds}}}}/models/{{model}}/generation.json", model=GEN_MODELS),
+    output:
+        f"{R}/{{ds}}/generation.html",
+    params:
+        seqnn=SEQNN,
+        dsdir=lambda w, input: os.path.dirname(os.path.dirname(os.path.dirname(input[0]))),
+        models=",".join(GEN_MODELS),
+    threads: 1
+    log:
+        "logs/{ds}/generation_report.log",
+    conda:
+        "envs/seqnn.yaml"
+    shell:
+        "{params.seqnn} report-generation {params.dsdir:q} --models {params.models:q} "
+        "-o {output:q} 2> {log:q}"

@@ -101,6 +101,32 @@ MODELS: dict[str, tuple[str, dict[str, Param]]] = {
         "dropout": Param("float", 0.0, None, "dropout probability"),
     }),
 }
+_AE = MODELS["autoencoder"][1]
+_GEN_LEN = Param("int", 100, None, "longest generated sequence (longer training ones count "
+                 "as this long)")
+MODELS["vae"] = ("autoencoder with a variational latent, a length head and a sampler "
+                 "(generative: seqnn generate)", {
+    **{k: v for k, v in _AE.items()},
+    "latent_dim": Param("int", 16, None, "size of the latent vector"),
+    "kl_weight": Param("float", 1.0, None, "weight of the KL term (beta)"),
+    "kl_warmup": Param("int", 1000, None, "training batches of linear KL annealing from 0 "
+                       "(0 = none)"),
+    "max_gen_len": _GEN_LEN,
+})
+MODELS["gan"] = ("WGAN-GP generator and critic over one-hot sequences, end token for length "
+                 "(generative: seqnn generate)", {
+    "latent_dim": Param("int", 64, None, "size of the generator's noise vector"),
+    "channels": Param("list[int]", [128, 128], None, "generator conv layer widths"),
+    "kernel_size": Param("int", 5, None, "conv kernel size (generator and critic)"),
+    "critic_channels": Param("list[int]", [64, 64], None, "critic conv layer widths"),
+    "activation": _ACT,
+    "max_gen_len": _GEN_LEN._replace(default=64),
+    "gp_weight": Param("float", 10.0, None, "weight of the gradient penalty"),
+    "n_critic": Param("int", 5, None, "critic updates per generator update"),
+    "tau": Param("float", 1.0, None, "Gumbel-softmax temperature (straight-through)"),
+    "eval_samples": Param("int", 256, None, "sequences generated (fixed seed) for the "
+                          "validation criterion"),
+})
 
 #: the training settings (``train:`` of a model block), as in TrainConfig
 TRAIN_SETTINGS: dict[str, Param] = {

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .config_safety import check_config_data, excerpt, key_name
+from .config_generate import GenerateSpec
+from .config_safety import DATASET_TASKS, check_config_data, excerpt, key_name
 from .errors import ConfigError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
@@ -101,6 +102,7 @@ class DatasetSpec:
     max_len: int = DEFAULT_MAX_LEN
     classes: tuple[str, ...] = ()  # class order; binary: the second class is the positive one
     label_separator: str = ";"  # multilabel: between the labels of one field ("A;B")
+    generate: GenerateSpec = field(default_factory=GenerateSpec)  # task: generative only
 
 
 @dataclass(frozen=True)
@@ -286,9 +288,10 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
     if "task" not in data:
         raise ConfigError(f"{where}: 'task' is required (binary, multiclass or regression)")
     data["classes"] = tuple(str(c) for c in data.get("classes", ()))
+    data["generate"] = _build(GenerateSpec, data.get("generate") or {}, f"{where}.generate")
     spec = _build(DatasetSpec, {**data, "name": name, "inputs": tuple(specs), "split": split},
                   where)
-    if spec.task not in ("binary", "multiclass", "multilabel", "regression", "unsupervised"):
+    if spec.task not in DATASET_TASKS:
         raise ConfigError(f"{where}.task: unknown task {spec.task!r}")
     if not isinstance(spec.label_separator, str) or not spec.label_separator.strip():
         raise ConfigError(f"{where}.label_separator: a non-empty string expected")

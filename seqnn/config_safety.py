@@ -21,6 +21,8 @@ from .errors import ConfigError
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 MAX_NAME = 100  # characters in a dataset or model name (a folder name under results/)
 RESERVED_DATASETS = ("external", "benchmarks", "index.html")  # results/ entries of their own
+#: the tasks a dataset block may name
+DATASET_TASKS = ("binary", "multiclass", "multilabel", "regression", "unsupervised", "generative")
 MAX_NODES = 100_000  # values in the config once YAML aliases are expanded
 MAX_TEXT = 10_000_000  # characters in all strings, aliases expanded
 MAX_STRING = 1_000_000  # characters in one string

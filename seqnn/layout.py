@@ -21,7 +21,9 @@ A new output gets its name here; modules import the names, never spell them.
   (``permutation``, ``permutation-2``, ..., ``shuffle``);
 * :data:`BASELINES` ``baselines.json``: the shortcut baselines (``seqnn baselines``);
 * :data:`CHECKS` ``checks.json``: the honesty checks and verdicts (``seqnn check``);
-* :data:`REPORT_HTML` ``report.html``: the self-contained report (``seqnn report``).
+* :data:`REPORT_HTML` ``report.html``: the self-contained report (``seqnn report``);
+* :data:`GENERATION_HTML` ``generation.html``: a ``task: generative`` dataset's report
+  (``seqnn report-generation``) instead of checks and ``report.html``.
 
 A model folder (``models/<model>/``, written by ``seqnn train``)
 
@@ -38,7 +40,10 @@ A model folder (``models/<model>/``, written by ``seqnn train``)
   :data:`ATTRIBUTIONS` ``attributions.json``: what the attributions say about shortcuts
   (:mod:`seqnn.inference.attribution_summary`);
 * :data:`RELIABILITY` ``reliability.json``: expected metric per identity bin and the
-  conformal scores of ``seqnn predict`` (written by ``seqnn check``).
+  conformal scores of ``seqnn predict`` (written by ``seqnn check``);
+* :data:`GENERATED` ``generated.fa`` and :data:`GENERATION` ``generation.json``: a generative
+  model's sampled sequences (``seqnn generate``) and their evaluation next to three
+  baselines (``seqnn check-generated``).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ CONTROLS_DIR = "controls"
 BASELINES = "baselines.json"
 CHECKS = "checks.json"
 REPORT_HTML = "report.html"
+GENERATION_HTML = "generation.html"  # task generative: the generation report
 
 # a model folder
 WEIGHTS = "model.safetensors"
@@ -77,6 +83,8 @@ MEMBERS_DIR = "members"
 PLOTS_DIR = "plots"
 RELIABILITY = "reliability.json"
 ATTRIBUTIONS = "attributions.json"
+GENERATED = "generated.fa"  # a generative model's sampled sequences (workflow)
+GENERATION = "generation.json"  # their evaluation beside three baselines
 
 
 def model_dir(dataset_dir: str | Path, model: str) -> Path:

@@ -16,9 +16,9 @@ from seqnn.cli import main
 from seqnn.data.files import read_json
 
 PACKAGE = Path(seqnn.__file__).parent
-COMMANDS = {"audit", "baselines", "check", "embed", "encode", "evaluate", "explain", "ingest",
-            "inspect", "models", "predict", "prepare", "report", "report-index", "run", "split",
-            "train"}
+COMMANDS = {"audit", "baselines", "check", "check-generated", "embed", "encode", "evaluate",
+            "explain", "generate", "ingest", "inspect", "models", "predict", "prepare", "report",
+            "report-generation", "report-index", "run", "split", "train"}
 
 
 @pytest.mark.parametrize(("cls", "base"), [
@@ -46,7 +46,7 @@ def test_help_lists_the_same_commands() -> None:
 
 def test_layout_lists_every_name_in_its_docstring() -> None:
     names = [n for n in dir(layout) if n.isupper()]
-    assert len(names) == 27
+    assert len(names) == 30
     for name in names:
         value = getattr(layout, name)
         assert f":data:`{name}`" in layout.__doc__ and f"``{value}" in layout.__doc__, name

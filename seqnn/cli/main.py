@@ -26,6 +26,7 @@ from ..errors import SeqnnError
 from .checks import baselines, check
 from .data import encode, ingest, inspect, prepare
 from .explain import explain
+from .generate import check_generated, generate, report_generation
 from .predict import embed, predict
 from .report import evaluate, report, report_index
 from .split import audit, split
@@ -124,5 +125,6 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
 
 
 for _command in (inspect, encode, ingest, prepare, split, audit, baselines, train, models,
-                 evaluate, check, report, report_index, predict, embed, explain, run):
+                 evaluate, check, report, report_index, predict, embed, explain, run,
+                 generate, check_generated, report_generation):
     main.add_command(_command)

@@ -32,7 +32,7 @@ import torch
 from ..data.alphabet import Substitutions, clean
 from ..data.encoding import encode_table, too_long
 from ..data.fasta import SeenIds, check_not_nucleotide
-from ..errors import PolicyError, SeqnnInputError
+from ..errors import ConfigError, PolicyError, SeqnnInputError
 from ..runtime.checkpoint import load_model
 from ..runtime.device import select_device
 from ..runtime.fastpath import for_inference
@@ -212,6 +212,21 @@ class Predictor:
         items = explainer_for(self).explain(chunk.ids, chunk.seqs, method, target, steps,
                                             ism_max_len)
         return explain_frame(items, method)
+
+    def generate(self, n: int, *, seed: int = 0, temperature: float = 1.0) -> list[str]:
+        """``n`` new sequences from a generative model (``vae``, ``gan``), reproducible from
+        ``seed`` on any device; ``temperature`` > 1 flattens the sampling, < 1 sharpens it.
+        Any other model raises :class:`~seqnn.errors.ConfigError` in one line."""
+        if not getattr(self.model, "generative", False):
+            raise ConfigError(f"model {self.meta.get('model')!r} is not generative (task "
+                              f"{self.task}); generate needs a vae or gan model folder")
+        import torch
+
+        try:
+            return self.model.generate(n, temperature=temperature,
+                                       generator=torch.Generator().manual_seed(int(seed)))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def finish_rows(frame: pd.DataFrame, chunk: Chunk, identity: np.ndarray | None = None,

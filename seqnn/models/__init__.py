@@ -12,7 +12,7 @@ decorating its class with :func:`register_model`, plus its import line here. Imp
 
 from __future__ import annotations
 
-from . import autoencoder, cnn, mlp, rnn  # noqa: F401 - importing a family registers it
+from . import autoencoder, cnn, gan, mlp, rnn, vae  # noqa: F401 - importing a family registers it
 from .registry import TASKS, get_model, list_models, model_params, register_model
 
 __all__ = ["TASKS", "get_model", "list_models", "model_params", "register_model"]

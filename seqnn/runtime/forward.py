@@ -44,6 +44,9 @@ def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any],
     For an autoencoder ``raw`` is ``(N, 22, L)`` logits and the result is ``(N, 2)``
     ``[correct residues, length]`` (so that accuracies can be pooled over residues).
     """
+    hook = getattr(model, "batch_outputs", None)  # a family's own layout (e.g. the GAN)
+    if hook is not None:
+        return hook(raw.detach(), batch)
     raw = raw.detach().float()
     task = model_task(model)
     if task == "unsupervised":
@@ -60,7 +63,11 @@ def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any],
 
 
 def batch_loss(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any], loss_fn: LossFn | None):
-    """The loss of one batch: the autoencoder's reconstruction loss or ``loss_fn(raw, y)``."""
+    """The loss of one batch: the family's own ``model.batch_loss(raw, batch)`` when it has
+    one (the generative families), the autoencoder's reconstruction loss or ``loss_fn(raw, y)``."""
+    hook = getattr(model, "batch_loss", None)
+    if hook is not None:
+        return hook(raw, batch)
     if getattr(model, "unsupervised", False):
         return model.reconstruction_loss(raw, batch["x"], batch["mask"])
     return None if loss_fn is None else loss_fn(raw, batch["y"])

@@ -81,7 +81,10 @@ class Trainer:
         self.ema_model = copy.deepcopy(self.model) if config.ema > 0 else None
         self.ema_steps = 0
         unsup = self.task == "unsupervised"
-        self.monitor, self.metric, self.mode = resolve_monitor(config.monitor, train.task, unsup)
+        monitor = config.monitor
+        if getattr(self.model, "generative", False) and monitor in (None, "auto"):
+            monitor = "loss"  # a generative family's validation loss is its criterion
+        self.monitor, self.metric, self.mode = resolve_monitor(monitor, train.task, unsup)
         weights = None
         if config.class_weights != "none" and not unsup:
             if train.task not in ("binary", "multiclass", "multilabel"):
@@ -93,6 +96,10 @@ class Trainer:
         self.loss_fn = None if unsup else build_loss(config.loss, train.task, weights, self.device)
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.lr,
                                          config.weight_decay)
+        betas = getattr(self.model, "adam_betas", None)  # a family's own (the GAN's)
+        if betas is not None and config.optimizer in ("adam", "adamw"):
+            for group in self.optimizer.param_groups:
+                group["betas"] = tuple(betas)
         self.scheduler = build_scheduler(config.scheduler, self.optimizer, config.epochs,
                                          config.patience, self.mode)
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp_settings(self.device, config.amp)[2])

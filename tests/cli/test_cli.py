@@ -530,7 +530,7 @@ def test_models_name_shows_params_and_training_settings(runner: CliRunner) -> No
     res = runner.invoke(main, ["models", "transformer"])
     assert res.exit_code == 2
     assert res.output == ("seqnn: error: unknown model 'transformer'; known: mlp, cnn, rnn, "
-                          "autoencoder\n")
+                          "autoencoder, vae, gan\n")
 
 
 def test_model_catalog_matches_the_registry_and_train_config() -> None:

@@ -246,7 +246,7 @@ BAD_META = [
     ({"ensemble": 100000}, "'ensemble' must be an integer in 1..64"),
     ({"task": "ranking"}, "'task' must be one of binary, multiclass, multilabel, regression"),
     ({"n_outputs": 2}, "'n_outputs' must be 1 for task binary, got 2"),
-    ({"model": "transformer"}, "'model' must be one of autoencoder, cnn, mlp, rnn"),
+    ({"model": "transformer"}, "'model' must be one of autoencoder, cnn, gan, mlp, rnn, vae"),
     ({"params": {"channels": [10**8]}}, "'params.channels' must be an integer in 0..1000000"),
     ({"params": {"channels": [[[8]]]}}, "'params.channels' must be an integer in 0..1000000"),
     ({"params": {"layers": 3}}, "'params.layers' is not a parameter of model 'cnn'"),

@@ -33,7 +33,14 @@ TINY = {
     "rnn": {"hidden_size": 8, "dropout": 0.0},
     "autoencoder": {"channels": [8], "decoder_channels": [8], "kernel_size": 3,
                     "hidden_size": 8, "latent_dim": 8, "pos_dim": 4},
+    "vae": {"channels": [8], "decoder_channels": [8], "kernel_size": 3,
+            "hidden_size": 8, "latent_dim": 8, "pos_dim": 4, "max_gen_len": 16},
+    "gan": {"channels": [8], "critic_channels": [8], "kernel_size": 3, "latent_dim": 8,
+            "max_gen_len": 16, "eval_samples": 16},
 }
+#: families reconstructing tokens ``(N, 22, L)``; the GAN scores real sequences ``(N, 1)``
+RECONSTRUCTING = ("autoencoder", "vae")
+UNSUPERVISED = (*RECONSTRUCTING, "gan")
 N_OUT = {"binary": 1, "multiclass": 3, "multilabel": 3, "regression": 2, "unsupervised": 1}
 
 
@@ -58,11 +65,11 @@ def build(name: str, task: str = "binary", **params: object) -> torch.nn.Module:
 
 
 def test_registered_names() -> None:
-    assert list_models() == ["autoencoder", "cnn", "mlp", "rnn"]
+    assert list_models() == ["autoencoder", "cnn", "gan", "mlp", "rnn", "vae"]
 
 
 def test_unknown_model_lists_known() -> None:
-    known = r"unknown model 'cnnn'; known: autoencoder, cnn, mlp, rnn"
+    known = r"unknown model 'cnnn'; known: autoencoder, cnn, gan, mlp, rnn, vae"
     with pytest.raises(ValueError, match=known):
         get_model("cnnn", n_outputs=1, task="binary")
     with pytest.raises(ValueError, match="unknown model"):
@@ -142,15 +149,19 @@ def test_autoencoder_accepts_any_task() -> None:
 @pytest.mark.parametrize("name", list_models())
 def test_shapes(name: str, task: str, input_kind: str) -> None:
     x, mask = random_batch(5, 3, 12, seed=1, extra=2)
-    params = {"input": input_kind, "embed_dim": 6}
-    if name != "autoencoder" and task == "unsupervised":
+    params = {"input": input_kind, "embed_dim": 6} if name != "gan" else {}
+    if name not in UNSUPERVISED and task == "unsupervised":
         with pytest.raises(ValueError, match="supervised"):
             build(name, task, **params)
         return
     model = build(name, task, **params)
     out, z = model(x, mask), model.embed(x, mask)
     assert z.shape == (5, model.embed_size) and z.dtype == torch.float32
-    if name == "autoencoder":
+    if name in ("vae", "gan"):
+        assert out.shape == ((5, N_TOKENS, x.shape[1]) if name == "vae" else (5, 1))
+        loss = model.batch_loss(out, {"x": x, "mask": mask})
+        assert loss.dim() == 0 and torch.isfinite(loss)
+    elif name == "autoencoder":
         assert out.shape == (5, N_TOKENS, x.shape[1])
         loss = model.reconstruction_loss(out, x, mask)
         assert loss.dim() == 0 and torch.isfinite(loss)
@@ -186,6 +197,9 @@ INVARIANCE = [
     ("autoencoder", {"batch_norm": True, "activation": "maxout", "pool": "meanmax"}),
     ("autoencoder", {"encoder": "gru", "pool": "last", "decoder": "gru"}),
     ("autoencoder", {"encoder": "gru", "pool": "mean", "decoder": "conv"}),
+    ("vae", {}),
+    ("vae", {"encoder": "gru", "pool": "last", "decoder": "gru"}),
+    ("gan", {}),
 ]
 
 
@@ -207,7 +221,7 @@ def test_padding_invariance(name: str, params: dict) -> None:
             one_out, one_z = model(x[i : i + 1, :n], mask[i : i + 1, :n]), model.embed(
                 x[i : i + 1, :n], mask[i : i + 1, :n])
             torch.testing.assert_close(one_z[0], z[i], atol=1e-5, rtol=0)
-            if name == "autoencoder":
+            if name in RECONSTRUCTING:
                 torch.testing.assert_close(one_out[0], out[i, :, :n], atol=1e-5, rtol=0)
             else:
                 torch.testing.assert_close(one_out[0], out[i], atol=1e-5, rtol=0)
