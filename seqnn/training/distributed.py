@@ -55,14 +55,13 @@ from ..data.encoding import EncodedDataset
 from ..errors import ConfigError, TrainingError
 from ..layout import HISTORY, member_dir
 from ..runtime.batches import make_loader
-from ..runtime.checkpoint import save_model
 from ..runtime.device import autocast, limit_primitive_cache, select_device
 from ..runtime.forward import batch_loss, batch_outputs, run_model, to_device
 from ..runtime.shards import RankBatchSampler, shard_indices
 from .ensemble import train_ensemble
-from .evaluation import evaluate_run, split_metrics
+from .evaluation import split_metrics
 from .loop import Trainer, _gather
-from .single import _finite, _model_record, train_single
+from .single import _finite, finish_model, train_single
 from .state import load_state
 
 log = logging.getLogger("seqnn.train")
@@ -256,10 +255,8 @@ def train_data_parallel(
         trainer.fit()
     metrics = None
     if me == 0:
-        if evaluate:
-            metrics = evaluate_run(trainer.model, train, valid, test, config, trainer.device,
-                                   out, notes)
-        save_model(out, trainer.model, _model_record(trainer, train, model_name, meta))
+        metrics = finish_model(trainer, train, valid, test, config, out, model_name, meta,
+                               notes, evaluate)
     return {
         "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
         "monitor": trainer.monitor, "epochs_run": trainer.epoch,

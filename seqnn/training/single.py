@@ -68,6 +68,23 @@ def train_single(
                 raise
             log.warning("starting afresh: %s", exc)
     trainer.fit()
+    metrics = finish_model(trainer, train, valid, test, config, out, model_name, meta, notes,
+                           evaluate)
+    return {
+        "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
+        "monitor": trainer.monitor, "epochs_run": trainer.epoch,
+        "stopped_early": trainer.stopped_early, "history": str(out / HISTORY),
+        "model_dir": str(out), "metrics": metrics,
+    }
+
+
+def finish_model(trainer: Trainer, train: EncodedDataset, valid: EncodedDataset,
+                 test: EncodedDataset | None, config: TrainConfig, out: Path, model_name: str,
+                 meta: dict[str, Any] | None, notes: list[str] | None,
+                 evaluate: bool) -> dict[str, Any] | None:
+    """After training: choose multilabel thresholds and fit the temperature on valid,
+    evaluate (when asked) and save the model folder; returns the metrics or ``None``.
+    Shared by one-process and data-parallel training (there run on rank 0 only)."""
     model = trainer.model
     thresholds = valid_thresholds(model, valid, config, trainer.device)
     metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out, notes,
@@ -80,12 +97,7 @@ def train_single(
     if temperature is not None:
         record["temperature"] = temperature
     save_model(out, model, record)
-    return {
-        "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
-        "monitor": trainer.monitor, "epochs_run": trainer.epoch,
-        "stopped_early": trainer.stopped_early, "history": str(out / HISTORY),
-        "model_dir": str(out), "metrics": metrics,
-    }
+    return metrics
 
 
 def check_splits(
