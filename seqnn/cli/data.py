@@ -59,35 +59,24 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
            policy: str, drop_gaps: bool, max_record: int | None) -> None:
     """Tokenise a FASTA file (or a sequences.tsv table) into seqnn's ragged .npz format."""
     from ..data.alphabet import Substitutions
-    from ..data.encoding import encode_table, over_length, save_encoded
-    from ..data.fasta import read_fasta
-    from ..data.tables import check_label_set, check_labels, read_table
-    from ..errors import SeqnnInputError
+    from ..data.streaming import encode_stream, iter_fasta_clean, iter_table
+    from ..data.tables import check_labels
 
     check_outputs([out], [source])
     subs = Substitutions()
     supervised = task not in (None, "unsupervised")
     if source.endswith((".tsv", ".csv")):
-        table = read_table(source, ["id", "sequence", *(["label"] if supervised else [])])
-        if supervised:
-            table = check_labels(table, task, source, count_classes=False)
-        ids, seqs = table["id"].tolist(), table["sequence"].tolist()
-        labels = table["label"].tolist() if supervised else None
+        required = ["id", "sequence", *(["label"] if supervised else [])]
+        chunks = ((df["id"].tolist(), df["sequence"].tolist(),
+                   check_labels(df, task, source, count_classes=False)["label"].tolist()
+                   if supervised else None) for df in iter_table(source, required))
     else:
-        records = read_fasta(source, policy=policy, drop_gaps=drop_gaps, subs=subs,
-                             max_record=max_record)
-        ids, seqs, labels = [r.id for r in records], [r.sequence for r in records], None
-    if max_len is not None and (i := over_length([len(s) for s in seqs], max_len)) is not None:
-        raise SeqnnInputError(source, f"length {len(seqs[i])} > --max-len {max_len}", ids[i])
-    try:
-        ds = encode_table(ids, seqs, labels, task or "unsupervised",
-                          class_names=classes.split(",") if classes else None)
-    except ValueError as exc:  # e.g. a label missing from --classes
-        raise SeqnnInputError(source, str(exc)) from None
-    if labels is not None:  # the label checks of ingest and train: finite, two classes
-        check_label_set(ds.task, ds.labels, ds.class_names, source, "the table")
-    save_encoded(ds, out)
-    click.echo(f"encoded {len(ds)} sequences, {len(ds.tokens)} residues -> {out}; "
+        chunks = ((ids, seqs, None) for ids, seqs in iter_fasta_clean(
+            source, policy=policy, drop_gaps=drop_gaps, subs=subs, max_record=max_record))
+    n, residues = encode_stream(chunks, out, task or "unsupervised",
+                                class_names=classes.split(",") if classes else None,
+                                source=source, max_len=max_len)
+    click.echo(f"encoded {n} sequences, {residues} residues -> {out}; "
                f"substitutions: {subs.summary()}", err=True)
 
 

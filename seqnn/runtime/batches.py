@@ -42,10 +42,10 @@ class SequenceDataset(Dataset):
         return len(self.ds)
 
     def __getitem__(self, i: int) -> Item:
-        start, end = int(self.ds.offsets[i]), int(self.ds.offsets[i + 1])
-        row = torch.from_numpy(self.ds.tokens[start:end].astype(np.int64))
+        tokens = self.ds.row(i)
+        row = torch.from_numpy(np.asarray(tokens, dtype=np.int64))
         label = None if self.ds.labels is None else self.ds.labels[i].item()
-        return row, end - start, label, int(i)
+        return row, len(tokens), label, int(i)
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -191,9 +191,16 @@ def make_loader(
 
 
 def dataset_hash(ds: EncodedDataset) -> str:
-    """SHA-256 hex digest of a dataset's tokens, offsets and labels (ids are not included)."""
+    """SHA-256 hex digest of a dataset's tokens, offsets and labels (ids are not included).
+
+    The tokens are read block by block (a mapped store is never read whole), in record
+    order, so a view of a mapped store hashes like the same records in memory."""
     h = hashlib.sha256()
-    for arr in (ds.tokens, ds.offsets, ds.labels):
+    residues = int(ds.offsets[-1]) if len(ds.offsets) else 0
+    h.update(f"{np.dtype(np.uint8).str}{(residues,)}".encode())
+    for block in ds.chunks():
+        h.update(np.ascontiguousarray(block, dtype=np.uint8).tobytes())
+    for arr in (ds.offsets, ds.labels):
         if arr is not None:
             a = np.ascontiguousarray(arr)
             h.update(f"{a.dtype.str}{a.shape}".encode())
