@@ -95,8 +95,8 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
            out: str, report_path: str | None, max_record: int | None) -> None:
     """Read and validate a dataset's inputs into one sequences table."""
     from ..config import dataset_from_dict, load_workflow, parse_json_arg
-    from ..data.files import write_table, write_text
-    from ..data.ingest import load_dataset
+    from ..data.files import write_text
+    from ..data.ingest import write_dataset
     from ..errors import ConfigError
 
     if spec:
@@ -111,11 +111,10 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
         raise click.UsageError("give --spec JSON, or --config FILE with --dataset NAME")
     check_outputs([out, report_path], [config_path, *(
         p for i in ds.inputs for p in (i.fasta, i.table, i.labels))])
-    df, report = load_dataset(ds, max_record=max_record)
-    write_table(df, out)
+    rows, report = write_dataset(ds, out, max_record=max_record)
     if report_path:
         write_text(json.dumps(report.as_dict(), indent=2), report_path)
-    click.echo(f"{ds.name}: {len(df)} sequences from {len(ds.inputs)} input(s); "
+    click.echo(f"{ds.name}: {rows} sequences from {len(ds.inputs)} input(s); "
                f"substitutions: {report.substitutions.summary()}; "
                f"{report.duplicate_groups} group(s) of identical sequences, "
                f"{report.cross_split_groups} across splits, {report.conflicting_groups} with "

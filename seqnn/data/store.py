@@ -23,7 +23,6 @@ import io
 import os
 import shutil
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from typing import IO
@@ -31,7 +30,7 @@ from typing import IO
 import numpy as np
 
 from ..errors import SeqnnInputError
-from .files import atomic_path, write_target
+from .files import atomic_path, temp_beside
 from .ragged import EncodedDataset
 
 #: members mapped from disk rather than read (the rest are a few bytes)
@@ -50,9 +49,7 @@ class StoreWriter:
 
     def __init__(self, path: str | os.PathLike):
         self.path = path
-        parent = write_target(path).parent
-        parent.mkdir(parents=True, exist_ok=True)
-        self._tmp: IO[bytes] = tempfile.TemporaryFile(dir=parent, prefix=".tokens.")  # noqa: SIM115
+        self._tmp: IO[bytes] = temp_beside(path, ".tokens.")
         self._lengths: list[np.ndarray] = []
         self.residues = 0
 

@@ -26,6 +26,7 @@ from .alphabet import Substitutions
 from .encoding import label_codes, over_length, tokenize
 from .fasta import (
     DEFAULT_CHUNK,
+    FastaRecord,
     SeenIds,
     check_not_nucleotide,
     clean_sequence,
@@ -39,29 +40,39 @@ from .tables import check_label_set
 Chunk = tuple[list[str], list[str], list | None]
 
 
+def iter_fasta_records(path: str | os.PathLike, policy: str = "map", drop_gaps: bool = False,
+                       subs: Substitutions | None = None, max_record: int | None = None,
+                       chunk_size: int = DEFAULT_CHUNK) -> Iterator[list[FastaRecord]]:
+    """The records of FASTA ``path`` in lists of at most ``chunk_size``, their sequences
+    under the alphabet policy, validated as :func:`seqnn.data.fasta.read_fasta` validates
+    them (empty sequence, duplicate ids, the policy; DNA/RNA judged on the first chunk)."""
+    name = source_name(path)
+    seen, chunk, first = SeenIds(name), [], True
+    for rec in iter_fasta(path, max_record):
+        chunk.append(FastaRecord(rec.id, rec.header,
+                                 clean_sequence(rec, name, policy, drop_gaps, subs)))
+        if len(chunk) == chunk_size:
+            _check_chunk(chunk, seen, first, name)
+            first = False
+            yield chunk
+            chunk = []
+    if chunk or first:
+        _check_chunk(chunk, seen, first, name)
+        yield chunk
+
+
+def _check_chunk(chunk: list[FastaRecord], seen: SeenIds, first: bool, name: str) -> None:
+    seen.add([r.id for r in chunk])
+    if first:
+        check_not_nucleotide([r.sequence for r in chunk], name)
+
+
 def iter_fasta_clean(path: str | os.PathLike, policy: str = "map", drop_gaps: bool = False,
                      subs: Substitutions | None = None, max_record: int | None = None,
                      chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[list[str], list[str]]]:
-    """The records of FASTA ``path`` as ``(ids, sequences)`` chunks of at most ``chunk_size``,
-    validated as :func:`seqnn.data.fasta.read_fasta` validates them (empty sequence,
-    duplicate ids, the alphabet policy; DNA/RNA judged on the first chunk)."""
-    name = source_name(path)
-    seen, ids, seqs, first = SeenIds(name), [], [], True
-    for rec in iter_fasta(path, max_record):
-        ids.append(rec.id)
-        seqs.append(clean_sequence(rec, name, policy, drop_gaps, subs))
-        if len(ids) == chunk_size:
-            seen.add(ids)
-            if first:
-                check_not_nucleotide(seqs, name)
-            first = False
-            yield ids, seqs
-            ids, seqs = [], []
-    if ids or first:
-        seen.add(ids)
-        if first:
-            check_not_nucleotide(seqs, name)
-        yield ids, seqs
+    """:func:`iter_fasta_records` as ``(ids, sequences)`` chunks."""
+    for chunk in iter_fasta_records(path, policy, drop_gaps, subs, max_record, chunk_size):
+        yield [r.id for r in chunk], [r.sequence for r in chunk]
 
 
 def iter_table(path: str | os.PathLike, required: Iterable[str] = (),
@@ -140,4 +151,4 @@ def encode_stream(chunks: Iterable[Chunk], out: str | os.PathLike, task: str = "
         return len(ids), writer.residues
 
 
-__all__ = ["Chunk", "iter_fasta_clean", "iter_table", "encode_stream"]
+__all__ = ["Chunk", "iter_fasta_records", "iter_fasta_clean", "iter_table", "encode_stream"]

@@ -118,3 +118,26 @@ def test_streaming_encode_errors_leave_no_output(tmp_path: Path) -> None:
     with pytest.raises(SeqnnInputError, match="--max-len 5"):
         encode_stream(iter([(IDS, SEQS, None)]), tmp_path / "o.npz", max_len=5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dup.fa"]
+
+
+def test_streaming_ingest_of_many_chunks_equals_the_table_in_memory(tmp_path: Path) -> None:
+    from seqnn.config import dataset_from_dict
+    from seqnn.data.ingest import load_dataset, write_dataset
+    from seqnn.data.tables import read_table
+
+    a = tmp_path / "a.fa"
+    a.write_text(">a1 s=train\nACDE\n>a2 s=test\nKLMN\n>a3 s=valid\nACDE\n>a4 s=train\nWWY\n"
+                 ">a5 s=train\nKLMN\n")
+    b = tmp_path / "b.tsv"
+    b.write_text("sequence\tlabel\tset\nACDE\tpos\ttest\nMKV\tneg\ttrain\nGGH\tneg\tvalid\n")
+    ds = dataset_from_dict("t", {"task": "binary", "drop_duplicates": True, "inputs": [
+        {"fasta": str(a), "label": "pos", "split_field": "s"},
+        {"table": str(b), "split_column": "set"}]})
+    df, rep = load_dataset(ds)
+    rows, srep = write_dataset(ds, tmp_path / "out.tsv", chunk_size=2)
+    assert rows == len(df) and srep.as_dict() == rep.as_dict()
+    assert rep.duplicate_groups == 2 and rep.duplicate_rows_dropped == 3
+    table = read_table(tmp_path / "out.tsv")
+    assert table.to_dict("list") == df.astype(str).to_dict("list")
+    assert table["id"].tolist() == ["a1", "a4", "a5", "b_2", "b_3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fa", "b.tsv", "out.tsv"]
