@@ -57,6 +57,9 @@ class SplitSpec:
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     folds: int = 0  # > 1: also a `fold` column, whole clusters per fold (cross-validation)
+    # above this many sequences: linclust for the cluster split, a prefiltered audit search
+    linclust_above: int = 50_000
+    audit_sensitivity: float = 5.7  # MMseqs2 -s of that audit search
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ from ..data.tables import read_sequences, read_table
 from ..errors import ConfigError, SeqnnInputError
 from . import leakage
 from . import methods as sp
+from .mmseqs import linclust_flags
 
-SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed", "folds"}
+SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed", "folds",
+              "linclust_above", "audit_sensitivity"}
+EVALUE = 10.0
 
 
 def _split_spec(options: dict[str, Any]) -> tuple[SplitSpec, str | None]:
@@ -38,6 +41,16 @@ def _split_spec(options: dict[str, Any]) -> tuple[SplitSpec, str | None]:
     if len(spec.fractions) != 3 or abs(sum(spec.fractions) - 1) > 1e-6:
         raise ConfigError("split fractions: three numbers summing to 1 expected")
     return spec, task
+
+
+def _clustering(spec: SplitSpec, n: int) -> dict[str, Any]:
+    """How the cluster split clusters ``n`` sequences: ``search`` (all-pairs graph) up to
+    ``linclust_above``, else ``linclust``; with the flags, for the split summary."""
+    if n > spec.linclust_above:
+        return {"method": "linclust", "linclust_above": spec.linclust_above,
+                "flags": linclust_flags(spec.identity, spec.coverage, EVALUE)}
+    return {"method": "search", "linclust_above": spec.linclust_above,
+            "note": "connected components of all similar pairs (exhaustive or -s 7.5 search)"}
 
 
 def split_from_options(sequences: str, options: dict[str, Any], out: str,
@@ -58,8 +71,10 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
         elif spec.method == "stratified":
             table = sp.split_stratified(df, task, spec.fractions, spec.seed)
         else:
-            table = sp.split_cluster(df, task, spec.fractions, spec.seed, spec.identity,
-                                     spec.coverage, work, threads)
+            clustering = _clustering(spec, len(df))
+            clusters = sp.cluster_sequences(df, spec.identity, spec.coverage, work, threads,
+                                            EVALUE, clustering["method"])
+            table = sp.split_cluster(df, task, spec.fractions, spec.seed, clusters=clusters)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if spec.folds > 1:
@@ -70,6 +85,8 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
     if summary_path:
         summary = {"method": spec.method, "identity": spec.identity, "coverage": spec.coverage,
                    "fractions": list(spec.fractions), "seed": spec.seed,
+                   **({"clustering": _clustering(spec, len(df))} if spec.method == "cluster"
+                      else {}),
                    **sp.split_summary(df, table, task)}
         write_text(json.dumps(summary, indent=2, default=str), summary_path)
     return table
@@ -83,12 +100,16 @@ def audit_from_options(sequences: str, splits: str, options: dict[str, Any], out
     df = read_sequences(sequences)
     table = read_table(splits, ["id", "split"])
     work = Path(workdir) if workdir else Path(out).parent / layout.AUDIT_WORKDIR
+    sensitivity = spec.audit_sensitivity if len(df) > spec.linclust_above else None
     try:
         nearest = None
         if use_mmseqs:
-            nearest = leakage.nearest_train_identity(df, table, work, threads, spec.coverage)
+            nearest = leakage.nearest_train_identity(df, table, work, threads, spec.coverage,
+                                                     EVALUE, sensitivity=sensitivity)
         report = leakage.audit(df, table, spec.identity, work, threads, use_mmseqs=use_mmseqs,
-                          coverage=spec.coverage, nearest=nearest)
+                               coverage=spec.coverage, evalue=EVALUE, nearest=nearest,
+                               sensitivity=sensitivity)
+        report["linclust_above"] = spec.linclust_above
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if nearest_path:
