@@ -72,12 +72,17 @@ def test_view_saves_as_a_contiguous_store(tmp_path: Path) -> None:
     _same(load_encoded(tmp_path / "v.npz"), _dataset().subset(np.array([4, 1, 6])))
 
 
-def test_compressed_old_store_is_read_and_junk_is_refused(tmp_path: Path) -> None:
+def test_old_and_compressed_stores_are_read_and_junk_is_refused(tmp_path: Path) -> None:
     ds = _dataset()
     np.savez_compressed(tmp_path / "c.npz", tokens=ds.tokens, offsets=ds.offsets, ids=ds.ids,
                         labels=ds.labels, task=np.array(ds.task),
                         class_names=np.array(ds.class_names))
     _same(load_encoded(tmp_path / "c.npz"), ds)
+    np.savez(tmp_path / "old.npz", tokens=ds.tokens, offsets=ds.offsets, ids=ds.ids,
+             labels=ds.labels, task=np.array(ds.task), class_names=np.array(ds.class_names))
+    old = load_encoded(tmp_path / "old.npz")  # a store of earlier versions is mapped too
+    assert isinstance(old.tokens, np.memmap)
+    _same(old, ds)
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(SeqnnInputError, match="not an encoded store"):
         load_encoded(tmp_path / "junk.npz")
