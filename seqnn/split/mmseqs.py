@@ -21,10 +21,12 @@ drop from 17% with no E-value cut to 5%).
 
 Beyond a size (``split: {linclust_above: N}``, default :data:`LINCLUST_ABOVE` sequences) the
 all-pairs graph no longer fits in the time: the cluster split then uses ``mmseqs linclust``
-(:func:`linclust`, linear in the number of sequences: k-mer matching, then the same
-identity, coverage and E-value filters; its set-cover clusters are joined by identical
-sequences into components) and the audit uses the k-mer prefiltered ``search`` at
-sensitivity ``-s`` :data:`AUDIT_SENSITIVITY` (``split: {audit_sensitivity: S}``). Both can
+(:func:`linclust`, linear in the number of sequences: exact k-mer matching, then the same
+identity, coverage and E-value filters), followed by the k-mer prefiltered search among
+linclust's representatives (linclust alone misses most pairs below ~50 % identity); the
+clusters are the connected components of both, joined by identical sequences. The audit
+uses the k-mer prefiltered ``search`` at sensitivity ``-s`` :data:`AUDIT_SENSITIVITY`
+(``split: {audit_sensitivity: S}``, also used for the representatives). Both can
 miss homologues the exhaustive search finds; ``benchmarks/README.md`` gives the measured
 recall, and the split summary and audit record which method ran (:func:`search_method`).
 """

@@ -21,7 +21,7 @@ from ..data.tables import read_sequences, read_table
 from ..errors import ConfigError, SeqnnInputError
 from . import leakage
 from . import methods as sp
-from .mmseqs import linclust_flags
+from .mmseqs import linclust_flags, search_method
 
 SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed", "folds",
               "linclust_above", "audit_sensitivity"}
@@ -48,7 +48,8 @@ def _clustering(spec: SplitSpec, n: int) -> dict[str, Any]:
     ``linclust_above``, else ``linclust``; with the flags, for the split summary."""
     if n > spec.linclust_above:
         return {"method": "linclust", "linclust_above": spec.linclust_above,
-                "flags": linclust_flags(spec.identity, spec.coverage, EVALUE)}
+                "flags": linclust_flags(spec.identity, spec.coverage, EVALUE),
+                "representatives_search": search_method(0, spec.audit_sensitivity)["flags"]}
     return {"method": "search", "linclust_above": spec.linclust_above,
             "note": "connected components of all similar pairs (exhaustive or -s 7.5 search)"}
 
@@ -73,7 +74,8 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
         else:
             clustering = _clustering(spec, len(df))
             clusters = sp.cluster_sequences(df, spec.identity, spec.coverage, work, threads,
-                                            EVALUE, clustering["method"])
+                                            EVALUE, clustering["method"],
+                                            spec.audit_sensitivity)
             table = sp.split_cluster(df, task, spec.fractions, spec.seed, clusters=clusters)
     finally:
         shutil.rmtree(work, ignore_errors=True)

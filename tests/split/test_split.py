@@ -288,6 +288,7 @@ def test_linclust_split_keeps_clusters_and_families_whole(fam_table, tmp_path) -
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["clustering"]["method"] == "linclust"
     assert "--min-seq-id" in summary["clustering"]["flags"]
+    assert summary["clustering"]["representatives_search"][:2] == ["-s", "5.7"]
     assert (table.groupby("cluster")["split"].nunique() == 1).all()
     merged = fam.merge(table, on="id")
     assert (merged.groupby("family")["split"].nunique() == 1).all()
