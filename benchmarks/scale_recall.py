@@ -3,13 +3,13 @@
 Compares, on the same proteins (optionally a seeded sample of ``--n``):
 
 * clustering: the pairs at >= ``--identity`` identity (coverage 0.8 of both, E <= 10) that
-  today's search finds (:func:`seqnn.split.mmseqs.align`: all pairs aligned when small,
+  the small-data search finds (:func:`seqnn.split.mmseqs.align`: all pairs aligned when small,
   else the k-mer prefilter at ``-s 7.5 --max-seqs 1000``), and the share of them that
   ``mmseqs linclust`` puts into one cluster (the recall of the linclust split);
 * the audit: on a random 80/10/10 split, the held-out proteins whose nearest training
-  protein reaches the identity threshold under today's search, and the share of them the
+  protein reaches the identity threshold under the small-data search, and the share of them the
   prefiltered search at ``-s --sensitivity`` (``--max-seqs 300``) also finds;
-* the residual leakage of a linclust split, measured with today's search.
+* the residual leakage of a linclust split, measured with the small-data search.
 
 Prints one JSON object with the numbers and the wall and child-CPU seconds of each search.
 
@@ -73,7 +73,7 @@ def main() -> None:
     out: dict = {"proteins": len(df), "identity": args.identity,
                  "sensitivity": args.sensitivity, "threads": args.threads}
     with tempfile.TemporaryDirectory() as work:
-        hits, out["today_search"] = _timed(align, seqs, seqs, work, args.threads, COVERAGE,
+        hits, out["small_data_search"] = _timed(align, seqs, seqs, work, args.threads, COVERAGE,
                                            EVALUE, min_identity=args.identity)
         clusters, out["linclust"] = _timed(methods.cluster_sequences, df, args.identity,
                                            COVERAGE, work, args.threads, EVALUE, "linclust")
@@ -83,11 +83,11 @@ def main() -> None:
         out["similar_pairs"] = int(len(pairs))
         out["pair_recall_linclust"] = float((cid[q] == cid[t]).mean()) if len(pairs) else None
         graph = coo_matrix((np.ones(len(q)), (q, t)), shape=(len(df), len(df)))
-        out["components_today"] = int(connected_components(graph, directed=False)[0])
+        out["components_small_data"] = int(connected_components(graph, directed=False)[0])
         out["clusters_linclust"] = int(clusters.nunique())
 
         split = methods.split_random(df, (0.8, 0.1, 0.1), seed=args.seed)
-        ref, out["audit_today"] = _timed(leakage.nearest_train_identity, df, split, work,
+        ref, out["audit_small_data"] = _timed(leakage.nearest_train_identity, df, split, work,
                                          args.threads, COVERAGE, EVALUE)
         fast, out["audit_prefilter"] = _timed(leakage.nearest_train_identity, df, split, work,
                                               args.threads, COVERAGE, EVALUE,
@@ -95,7 +95,7 @@ def main() -> None:
         found = ref["identity"].to_numpy() >= args.identity
         fast_found = fast["identity"].to_numpy() >= args.identity
         out["heldout"] = int(len(ref))
-        out["heldout_with_homologue_today"] = int(found.sum())
+        out["heldout_with_homologue_small_data"] = int(found.sum())
         out["audit_recall_prefilter"] = float(fast_found[found].mean()) if found.any() else None
         out["audit_extra_prefilter"] = int((fast_found & ~found).sum())
 
