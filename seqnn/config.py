@@ -73,6 +73,9 @@ class SplitSpec:
     # method given: the share of train carved out as valid when the given split has none
     # (None = 0.1; seqnn.split.carve)
     valid_fraction: float | None = None
+    # above this many sequences: linclust for the cluster split, a prefiltered audit search
+    linclust_above: int = 50_000
+    audit_sensitivity: float = 5.7  # MMseqs2 -s of that audit search
 
 
 def check_valid_fraction(spec: SplitSpec, where: str) -> None:

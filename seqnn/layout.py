@@ -15,7 +15,8 @@ A new output gets its name here; modules import the names, never spell them.
   (temporary, removed);
 * :data:`AUDIT` ``audit.json`` and :data:`NEAREST_TRAIN` ``nearest_train.tsv``: the leakage
   audit (``seqnn audit``); :data:`AUDIT_WORKDIR` ``tmp_audit/`` (temporary, removed);
-* :data:`ENCODED` ``encoded.npz``: ragged tokens, offsets, ids, labels (``seqnn encode``);
+* :data:`ENCODED` ``encoded.npz``: ragged tokens, offsets, ids, labels, uncompressed and
+  read as memory maps (``seqnn encode``; :mod:`seqnn.data.store`);
 * :data:`MODELS_DIR` ``models/<model>/``: one model folder per model (below);
 * :data:`CONTROLS_DIR` ``controls/<model>/<control>/``: the same layout for each control run
   (``permutation``, ``permutation-2``, ..., ``shuffle``);

@@ -71,36 +71,25 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
            label_separator: str, policy: str, drop_gaps: bool, max_record: int | None) -> None:
     """Tokenise a FASTA file (or a sequences.tsv table) into seqnn's ragged .npz format."""
     from ..data.alphabet import Substitutions
-    from ..data.encoding import encode_table, over_length, save_encoded
-    from ..data.fasta import read_fasta
-    from ..data.tables import check_label_set, check_labels, read_table
-    from ..errors import SeqnnInputError
+    from ..data.streaming import encode_stream, iter_fasta_clean, iter_table
+    from ..data.tables import check_labels
 
     check_outputs([out], [source])
     subs = Substitutions()
     supervised = task not in (None, "unsupervised")
     if source.endswith((".tsv", ".csv")):
-        table = read_table(source, ["id", "sequence", *(["label"] if supervised else [])])
-        if supervised:
-            table = check_labels(table, task, source, count_classes=False)
-        ids, seqs = table["id"].tolist(), table["sequence"].tolist()
-        labels = table["label"].tolist() if supervised else None
+        required = ["id", "sequence", *(["label"] if supervised else [])]
+        chunks = ((df["id"].tolist(), df["sequence"].tolist(),
+                   check_labels(df, task, source, count_classes=False)["label"].tolist()
+                   if supervised else None) for df in iter_table(source, required))
     else:
-        records = read_fasta(source, policy=policy, drop_gaps=drop_gaps, subs=subs,
-                             max_record=max_record)
-        ids, seqs, labels = [r.id for r in records], [r.sequence for r in records], None
-    if max_len is not None and (i := over_length([len(s) for s in seqs], max_len)) is not None:
-        raise SeqnnInputError(source, f"length {len(seqs[i])} > --max-len {max_len}", ids[i])
-    try:
-        ds = encode_table(ids, seqs, labels, task or "unsupervised",
-                          class_names=classes.split(",") if classes else None,
-                          label_separator=label_separator)
-    except ValueError as exc:  # e.g. a label missing from --classes
-        raise SeqnnInputError(source, str(exc)) from None
-    if labels is not None:  # the label checks of ingest and train: finite, two classes
-        check_label_set(ds.task, ds.labels, ds.class_names, source, "the table")
-    save_encoded(ds, out)
-    click.echo(f"encoded {len(ds)} sequences, {len(ds.tokens)} residues -> {out}; "
+        chunks = ((ids, seqs, None) for ids, seqs in iter_fasta_clean(
+            source, policy=policy, drop_gaps=drop_gaps, subs=subs, max_record=max_record))
+    n, residues = encode_stream(chunks, out, task or "unsupervised",
+                                class_names=classes.split(",") if classes else None,
+                                source=source, max_len=max_len,
+                                label_separator=label_separator)
+    click.echo(f"encoded {n} sequences, {residues} residues -> {out}; "
                f"substitutions: {subs.summary()}", err=True)
 
 
@@ -119,8 +108,8 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
            out: str, report_path: str | None, max_record: int | None) -> None:
     """Read and validate a dataset's inputs into one sequences table."""
     from ..config import dataset_from_dict, load_workflow, parse_json_arg
-    from ..data.files import write_table, write_text
-    from ..data.ingest import load_dataset
+    from ..data.files import write_text
+    from ..data.ingest import write_dataset
     from ..errors import ConfigError
 
     if spec:
@@ -135,11 +124,10 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
         raise click.UsageError("give --spec JSON, or --config FILE with --dataset NAME")
     check_outputs([out, report_path], [config_path, *(
         p for i in ds.inputs for p in (i.fasta, i.table, i.labels))])
-    df, report = load_dataset(ds, max_record=max_record)
-    write_table(df, out)
+    rows, report = write_dataset(ds, out, max_record=max_record)
     if report_path:
         write_text(json.dumps(report.as_dict(), indent=2), report_path)
-    click.echo(f"{ds.name}: {len(df)} sequences from {len(ds.inputs)} input(s); "
+    click.echo(f"{ds.name}: {rows} sequences from {len(ds.inputs)} input(s); "
                f"substitutions: {report.substitutions.summary()}; "
                f"{report.duplicate_groups} group(s) of identical sequences, "
                f"{report.cross_split_groups} across splits, {report.conflicting_groups} with "

@@ -4,8 +4,10 @@
 ``tables`` (TSV/CSV, labels, split names), ``files`` (atomic writes, text and JSON),
 ``ingest`` (a dataset's inputs -> ``sequences.tsv``), ``prepare`` (published benchmark
 packages), ``inspect`` (a first look at a FASTA file), ``encoding`` (tokens, one-hot,
-BLOSUM62, composition, the ragged :class:`EncodedDataset`), ``estimators`` (the
-scikit-learn encoders) and ``controls`` (the data transforms of the honesty controls).
+BLOSUM62, composition), ``ragged`` (the :class:`EncodedDataset`), ``store`` (the
+memory-mapped token store on disk), ``streaming`` (chunked reading and encoding),
+``estimators`` (the scikit-learn encoders) and ``controls`` (the data transforms of the
+honesty controls).
 """
 
 from __future__ import annotations

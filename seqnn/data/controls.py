@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .encoding import EncodedDataset
+from .ragged import CHUNK_RECORDS, EncodedDataset
 
 
 def permute_labels(ds: EncodedDataset, seed: int = 0) -> EncodedDataset:
@@ -23,17 +23,25 @@ def permute_labels(ds: EncodedDataset, seed: int = 0) -> EncodedDataset:
         raise ValueError("the permutation control needs labels")
     rng = np.random.default_rng(seed)
     return EncodedDataset(ds.tokens, ds.offsets, ds.ids, rng.permutation(ds.labels), ds.task,
-                          list(ds.class_names))
+                          list(ds.class_names), ds.label_separator, ds.starts)
 
 
 def shuffle_residues(ds: EncodedDataset, seed: int = 0) -> EncodedDataset:
     """A copy of ``ds`` whose residues are shuffled within each sequence.
 
     Length and composition of every sequence stay the same; residue order is destroyed.
-    Vectorised: one random key per residue, then a stable sort by (sequence, key).
+    Vectorised: one random key per residue, then a stable sort by (sequence, key), block by
+    block of records (:meth:`~seqnn.data.ragged.EncodedDataset.chunks`), so the temporary
+    keys never span the whole dataset; the result holds its shuffled tokens in memory.
     """
     rng = np.random.default_rng(seed)
-    row = np.repeat(np.arange(len(ds)), ds.lengths)
-    order = np.lexsort((rng.random(ds.tokens.size), row))
-    return EncodedDataset(ds.tokens[order], ds.offsets.copy(), ds.ids, ds.labels, ds.task,
-                          list(ds.class_names))
+    offsets = np.asarray(ds.offsets)
+    out = np.empty(int(offsets[-1]), dtype=np.uint8)
+    for k, block in enumerate(ds.chunks(CHUNK_RECORDS)):
+        a = k * CHUNK_RECORDS
+        lengths = ds.lengths[a : a + CHUNK_RECORDS]
+        row = np.repeat(np.arange(len(lengths)), lengths)
+        order = np.lexsort((rng.random(block.size), row))
+        out[offsets[a] : offsets[a] + block.size] = block[order]
+    return EncodedDataset(out, offsets.copy(), ds.ids, ds.labels, ds.task,
+                          list(ds.class_names), ds.label_separator)

@@ -15,7 +15,6 @@ Tokenising is vectorised over the concatenated input with a byte lookup table.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,8 +30,9 @@ from .alphabet import (
     check_policy,
     clean,
 )
-from .files import atomic_path
 from .labelsets import label_names, multi_hot
+from .ragged import EncodedDataset
+from .store import load_encoded, save_encoded
 
 PAD_MODES = ("right", "left", "center")
 
@@ -271,57 +271,30 @@ def dipeptide_composition(seqs: Sequence[str], policy: str = "map") -> np.ndarra
 
 # ----------------------------------------------------------------------------- ragged datasets
 
-@dataclass
-class EncodedDataset:
-    """A tokenised dataset in ragged form.
-
-    ``tokens`` flat ``uint8``; ``offsets`` ``(N + 1,)`` ``int64``; ``ids`` ``(N,)`` str;
-    ``labels`` ``(N,)``: class index ``int64`` (classification; names in ``class_names``),
-    ``float32`` (regression) or absent; multi-label: ``(N, K)`` ``float32`` 0/1, one column
-    per label in ``class_names``; ``task``: binary | multiclass | multilabel | regression |
-    unsupervised; ``label_separator`` (multi-label) joins a predicted label set for output.
-    """
-
-    tokens: np.ndarray
-    offsets: np.ndarray
-    ids: np.ndarray
-    labels: np.ndarray | None = None
-    task: str = "unsupervised"
-    class_names: list[str] = field(default_factory=list)
-    label_separator: str = ";"
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """``(N,)`` ``int64`` sequence lengths."""
-        return np.diff(self.offsets)
-
-    def sequence(self, i: int) -> str:
-        """The residue string of record ``i``."""
-        return ID_TO_LETTER[self.tokens[self.offsets[i] : self.offsets[i + 1]]].tobytes().decode()
-
-    def subset(self, index: np.ndarray) -> EncodedDataset:
-        """A new dataset holding records ``index`` (in that order)."""
-        index = np.asarray(index)
-        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
-        lengths = self.lengths[index]
-        offsets = np.zeros(len(index) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if len(index):
-            pos = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in index])
-        else:
-            pos = np.zeros(0, dtype=np.int64)
-        return EncodedDataset(
-            tokens=self.tokens[pos],
-            offsets=offsets,
-            ids=self.ids[index],
-            labels=None if self.labels is None else self.labels[index],
-            task=self.task,
-            class_names=list(self.class_names),
-            label_separator=self.label_separator,
-        )
+def label_codes(
+    labels: Sequence[object] | None, task: str, class_names: Sequence[str] | None = None,
+) -> tuple[np.ndarray | None, list[str]]:
+    """``(y, class_names)`` for ``labels``: ``int64`` class indices (classification; order
+    ``class_names``, default sorted), ``float32`` values (regression), ``(N, K)``
+    ``float32`` 0/1 (multi-label: label sets, :mod:`seqnn.data.labelsets`; order
+    ``class_names``, default sorted) or ``None``."""
+    y = None
+    names: list[str] = []
+    if labels is not None and task in ("binary", "multiclass"):
+        str_labels = [str(v) for v in labels]
+        names = list(class_names) if class_names else sorted(set(str_labels))
+        lookup = {name: i for i, name in enumerate(names)}
+        missing = sorted(set(str_labels) - set(lookup))
+        if missing:
+            raise ValueError(f"labels {missing} are not among the class names {names}")
+        y = np.fromiter((lookup[v] for v in str_labels), dtype=np.int64, count=len(str_labels))
+    elif labels is not None and task == "multilabel":
+        sets = [str(v) for v in labels]
+        names = list(class_names) if class_names else label_names(sets)
+        y = multi_hot(sets, names)
+    elif labels is not None and task == "regression":
+        y = np.asarray(labels, dtype=np.float32)
+    return y, names
 
 
 def encode_table(
@@ -339,58 +312,30 @@ def encode_table(
     ``class_names`` then orders the labels and ``label_separator`` is kept for output.
     """
     tokens, offsets = tokenize(seqs, ids, policy="strict")
-    y = None
-    names: list[str] = []
-    if labels is not None and task in ("binary", "multiclass"):
-        str_labels = [str(v) for v in labels]
-        names = list(class_names) if class_names else sorted(set(str_labels))
-        lookup = {name: i for i, name in enumerate(names)}
-        missing = sorted(set(str_labels) - set(lookup))
-        if missing:
-            raise ValueError(f"labels {missing} are not among the class names {names}")
-        y = np.array([lookup[v] for v in str_labels], dtype=np.int64)
-    elif labels is not None and task == "multilabel":
-        sets = [str(v) for v in labels]
-        names = list(class_names) if class_names else label_names(sets)
-        y = multi_hot(sets, names)
-    elif labels is not None and task == "regression":
-        y = np.asarray(labels, dtype=np.float32)
+    y, names = label_codes(labels, task, class_names)
     return EncodedDataset(tokens, offsets, np.asarray(list(ids), dtype=str), y, task, names,
                           label_separator)
 
 
-def save_encoded(ds: EncodedDataset, path: str) -> None:
-    """Write an encoded dataset to ``.npz`` atomically (no pickles inside)."""
-    arrays = {
-        "tokens": ds.tokens,
-        "offsets": ds.offsets,
-        "ids": ds.ids.astype(str),
-        "task": np.array(ds.task),
-        "class_names": np.array(ds.class_names, dtype=str),
-    }
-    if ds.labels is not None:
-        arrays["labels"] = ds.labels
-    if ds.task == "multilabel":
-        arrays["label_separator"] = np.array(ds.label_separator)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def load_encoded(path: str) -> EncodedDataset:
-    """Read an encoded dataset written by :func:`save_encoded` (``allow_pickle=False``)."""
-    with np.load(path, allow_pickle=False) as z:
-        return EncodedDataset(
-            tokens=z["tokens"],
-            offsets=z["offsets"],
-            ids=z["ids"],
-            labels=z["labels"] if "labels" in z.files else None,
-            task=str(z["task"]),
-            class_names=[str(c) for c in z["class_names"]],
-            label_separator=str(z["label_separator"]) if "label_separator" in z.files else ";",
-        )
-
-
-__all__ = ["UNKNOWN_ID", "tokenize", "crop", "pad_tokens", "padding_mask", "one_hot",
-           "one_hot_with_mask", "one_hot_tokens", "onehot_table", "blosum62_table",
-           "decode_padded", "aa_composition", "dipeptide_composition", "EncodedDataset",
-           "encode_table", "save_encoded", "load_encoded", "over_length", "too_long"]
+__all__ = [
+    "UNKNOWN_ID",
+    "tokenize",
+    "crop",
+    "pad_tokens",
+    "padding_mask",
+    "one_hot",
+    "one_hot_with_mask",
+    "one_hot_tokens",
+    "onehot_table",
+    "blosum62_table",
+    "decode_padded",
+    "aa_composition",
+    "dipeptide_composition",
+    "EncodedDataset",
+    "encode_table",
+    "label_codes",
+    "save_encoded",
+    "load_encoded",
+    "over_length",
+    "too_long",
+]

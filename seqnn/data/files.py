@@ -142,6 +142,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         raise
 
 
+def temp_beside(path: str | os.PathLike, prefix: str, mode: str = "w+b") -> IO[Any]:
+    """An anonymous-looking temporary file in the folder of the output ``path`` (deleted when
+    closed): where a streaming writer keeps what it cannot hold in memory. A folder that
+    cannot be written raises one :class:`~seqnn.errors.OutputError` naming ``path``."""
+    try:
+        parent = write_target(path).parent
+        parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(mode, dir=parent, prefix=prefix)  # noqa: SIM115
+    except OSError as exc:
+        raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write ``df`` as a TSV with a header, atomically (``.csv`` paths get commas)."""
     sep = "," if str(path).endswith(".csv") else "\t"

@@ -214,6 +214,24 @@ def _duplicate_rows(dups: Mapping) -> list[list[str]]:
     return rows
 
 
+def _search_note(ss: dict, audit: dict) -> str:
+    """How the clusters and the audit's alignments were found (large data: linclust and a
+    k-mer prefiltered search, which can miss homologues)."""
+    clustering, search = as_dict(ss.get("clustering")), as_dict(audit.get("search"))
+    parts = []
+    if clustering.get("method"):
+        parts.append(f"Clusters: MMseqs2 {clustering['method']}"
+                     + (f" ({' '.join(map(str, clustering['flags']))})"
+                        if clustering.get("flags") else "") + ".")
+    if search.get("method"):
+        parts.append(f"Audit search: {search['method']} "
+                     f"({' '.join(map(str, search.get('flags', [])))}).")
+    if clustering.get("method") == "linclust" or search.get("method") == "prefilter":
+        parts.append("A prefiltered search can miss distant homologues: see the measured "
+                     "recall in benchmarks/README.md.")
+    return "".join(f" {esc(p)}" for p in parts)
+
+
 def split_section(d: Results, plot: Plots) -> str:
     """Section 3: split method, sizes and balance, identity histogram, leakage numbers."""
     ss, audit = d.split_summary, d.leakage
@@ -226,7 +244,8 @@ def split_section(d: Results, plot: Plots) -> str:
     out = ['<h2 id="split">3. Split and leakage audit</h2>',
            f"<p>Method: <b>{esc(ss.get('method', NA))}</b>" + (
                f" ({esc('; '.join(params))})" if params else "") + "." + (
-               f" Identity audit: MMseqs2 {esc(tool)}." if tool else "") + "</p>"]
+               f" Identity audit: MMseqs2 {esc(tool)}." if tool else "")
+           + _search_note(ss, audit) + "</p>"]
     carved = as_dict(ss.get("valid_carved"))
     if carved:
         out.append(f"<p>The given split had no validation records: {fmt(carved.get('n_valid'))} "

@@ -62,18 +62,20 @@ class SequenceDataset(Dataset):
         return len(self.ds)
 
     def __getitem__(self, i: int) -> Item:
-        start, end = int(self.ds.offsets[i]), int(self.ds.offsets[i + 1])
-        row = torch.from_numpy(self.ds.tokens[start:end].astype(np.int64))
+        tokens = self.ds.row(i)
+        row = torch.from_numpy(np.asarray(tokens, dtype=np.int64))
         label = None if self.ds.labels is None else self.ds.labels[i]
         label = label if label is None or np.ndim(label) else label.item()  # multi-label: a row
-        return row, end - start, label, int(i)
+        return row, len(tokens), label, int(i)
 
     def __getitems__(self, indices: Sequence[int]) -> Rows:
         """The records ``indices`` as one :class:`Rows` (what a ``DataLoader`` with a batch
         sampler asks for: one gather instead of one call per record)."""
         idx = np.asarray(indices, dtype=np.int64)
-        starts = np.asarray(self.ds.offsets, dtype=np.int64)[idx]
-        lengths = np.asarray(self.ds.offsets, dtype=np.int64)[idx + 1] - starts
+        offsets = np.asarray(self.ds.offsets, dtype=np.int64)
+        lengths = offsets[idx + 1] - offsets[idx]
+        # where each record begins in tokens (a view of a mapped store keeps its own starts)
+        starts = np.asarray(self.ds.record_starts(), dtype=np.int64)[idx]
         labels = None if self.ds.labels is None else np.asarray(self.ds.labels)[idx]
         return Rows(np.asarray(self.ds.tokens)[_segments(starts, lengths)], lengths, labels, idx)
 
@@ -284,9 +286,16 @@ def make_loader(
 
 
 def dataset_hash(ds: EncodedDataset) -> str:
-    """SHA-256 hex digest of a dataset's tokens, offsets and labels (ids are not included)."""
+    """SHA-256 hex digest of a dataset's tokens, offsets and labels (ids are not included).
+
+    The tokens are read block by block (a mapped store is never read whole), in record
+    order, so a view of a mapped store hashes like the same records in memory."""
     h = hashlib.sha256()
-    for arr in (ds.tokens, ds.offsets, ds.labels):
+    residues = int(ds.offsets[-1]) if len(ds.offsets) else 0
+    h.update(f"{np.dtype(np.uint8).str}{(residues,)}".encode())
+    for block in ds.chunks():
+        h.update(np.ascontiguousarray(block, dtype=np.uint8).tobytes())
+    for arr in (ds.offsets, ds.labels):
         if arr is not None:
             a = np.ascontiguousarray(arr)
             h.update(f"{a.dtype.str}{a.shape}".encode())

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..data.tables import SPLITS
 from .methods import join_splits
-from .mmseqs import align, find_mmseqs
+from .mmseqs import align, find_mmseqs, search_method
 
 HIST_EDGES = tuple(round(0.1 * i, 1) for i in range(11))
 IDENTITY_BINS = (("<0.3", 0.0, 0.3), ("0.3-0.5", 0.3, 0.5), ("0.5-0.7", 0.5, 0.7),
@@ -54,6 +54,7 @@ def exact_duplicates(df: pd.DataFrame, splits: pd.DataFrame) -> dict:
 def nearest_train_identity(
     df: pd.DataFrame, splits: pd.DataFrame, workdir: str | Path | None = None, threads: int = 1,
     coverage: float = 0.8, evalue: float = 10.0, queries: pd.DataFrame | None = None,
+    sensitivity: float | None = None,
 ) -> pd.DataFrame:
     """Highest identity of every valid and test sequence to any training sequence.
 
@@ -63,12 +64,14 @@ def nearest_train_identity(
     are those of :func:`seqnn.split.methods.cluster_sequences` (same flags, all sequences
     as the target database, so E-values match); an identical training copy always counts as 1.0.
     ``queries`` (``id``, ``split``, ``sequence``) replaces the held-out sequences, e.g.
-    by shuffled ones for a chance baseline.
+    by shuffled ones for a chance baseline. ``sensitivity`` forces the k-mer prefiltered
+    search at that ``-s`` (large data; see :func:`seqnn.split.mmseqs.search_method`).
     """
     table = join_splits(df, splits)
     held = table[table["split"] != "train"] if queries is None else queries
     seqs = table["sequence"].tolist()
-    hits = align(held["sequence"].tolist(), seqs, workdir, threads, coverage, evalue) \
+    hits = align(held["sequence"].tolist(), seqs, workdir, threads, coverage, evalue,
+                 sensitivity=sensitivity) \
         if len(held) else pd.DataFrame(columns=["query", "target", "identity", "qcov", "tcov",
                                                 "evalue"])
     is_train = (table["split"] == "train").to_numpy()
@@ -109,6 +112,7 @@ def audit(
     workdir: str | Path | None = None, threads: int = 1, use_mmseqs: bool = True,
     coverage: float = 0.8, evalue: float = 10.0, tolerance: float = 0.0,
     background: bool = True, seed: int = 0, nearest: pd.DataFrame | None = None,
+    sensitivity: float | None = None,
 ) -> dict:
     """Leakage audit of a split: a JSON-serialisable report.
 
@@ -119,7 +123,9 @@ def audit(
     ``leak`` is true when a held-out sequence has an identical train copy or when more
     than ``tolerance`` of a held-out split reaches the threshold; ``warnings`` are
     plain sentences. Pass the :func:`nearest_train_identity` table as ``nearest`` when the
-    caller also writes it (it is computed here otherwise).
+    caller also writes it (it is computed here otherwise). ``search`` records how the
+    alignments were found (``exhaustive`` or ``prefilter`` and the flags; ``sensitivity``
+    forces the prefilter, as for large data).
     """
     table = join_splits(df, splits)
     dups = exact_duplicates(table, splits)
@@ -154,11 +160,14 @@ def audit(
     binary = find_mmseqs()
     version = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.strip()
     report["mmseqs"] = {"binary": binary, "version": version}
-    if nearest is None:
-        nearest = nearest_train_identity(table, splits, workdir, threads, coverage, evalue)
     held = table[table["split"] != "train"]
+    cells = float(held["sequence"].str.len().sum()) * float(table["sequence"].str.len().sum())
+    report["search"] = search_method(cells, sensitivity)
+    if nearest is None:
+        nearest = nearest_train_identity(table, splits, workdir, threads, coverage, evalue,
+                                         sensitivity=sensitivity)
     shuffled = (nearest_train_identity(table, splits, workdir, threads, coverage, evalue,
-                                       queries=_shuffled(held, seed))
+                                       queries=_shuffled(held, seed), sensitivity=sensitivity)
                 if background and len(held) else None)
     for name in SPLITS[1:]:
         ident = nearest.loc[nearest["split"] == name, "identity"].to_numpy()

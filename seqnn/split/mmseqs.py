@@ -18,6 +18,17 @@ would take hours); ``--mask 0 --comp-bias-corr 0`` (peptides are often low-compl
 masking would hide them); ``-e 10`` by default (short alignments have weak E-values; 10
 keeps true homologues, while chance hits of residue-shuffled peptides at >= 0.3 identity
 drop from 17% with no E-value cut to 5%).
+
+Beyond a size (``split: {linclust_above: N}``, default :data:`LINCLUST_ABOVE` sequences) the
+all-pairs graph no longer fits in the time: the cluster split then uses ``mmseqs linclust``
+(:func:`linclust`, linear in the number of sequences: exact k-mer matching, then the same
+identity, coverage and E-value filters), followed by the k-mer prefiltered search among
+linclust's representatives (linclust alone misses most pairs below ~50 % identity); the
+clusters are the connected components of both, joined by identical sequences. The audit
+uses the k-mer prefiltered ``search`` at sensitivity ``-s`` :data:`AUDIT_SENSITIVITY`
+(``split: {audit_sensitivity: S}``, also used for the representatives). Both can
+miss homologues the exhaustive search finds; ``benchmarks/README.md`` gives the measured
+recall, and the split summary and audit record which method ran (:func:`search_method`).
 """
 
 from __future__ import annotations
@@ -39,7 +50,12 @@ from ..errors import MMseqsNotFound
 #: all-vs-all Smith-Waterman up to this many DP cells (query residues x target residues):
 #: the 3.5k AMP peptides against themselves are 1.5e10 cells, about 15 s on 2 cores
 EXHAUSTIVE_MAX_CELLS = 3e10
+#: default number of sequences above which the split uses linclust and the audit a prefilter
+LINCLUST_ABOVE = 50_000
+#: default k-mer prefilter sensitivity (``-s``) of the audit's search above that size
+AUDIT_SENSITIVITY = 5.7
 _COLUMNS = "query,target,nident,alnlen,qcov,tcov,evalue"
+_ALIGN_FLAGS = ("--alignment-mode", "3", "--mask", "0", "--comp-bias-corr", "0")
 
 
 def find_mmseqs() -> str:
@@ -93,20 +109,32 @@ def _write_fasta(path: Path, seqs: Sequence[str]) -> None:
         fh.writelines(f">{i}\n{s}\n" for i, s in enumerate(seqs))
 
 
+def search_method(cells: float, sensitivity: float | None = None) -> dict:
+    """How :func:`align` searches ``cells`` DP cells (query x target residues): ``method``
+    (``exhaustive``: every pair aligned; ``prefilter``: k-mer prefilter) and the ``flags``.
+    ``sensitivity`` forces the prefilter at ``-s sensitivity`` (the large-data audit)."""
+    if sensitivity is not None:
+        return {"method": "prefilter", "flags": ["-s", f"{sensitivity:g}", "--max-seqs", "300"]}
+    if cells <= EXHAUSTIVE_MAX_CELLS:
+        return {"method": "exhaustive", "flags": ["--prefilter-mode", "2"]}
+    return {"method": "prefilter", "flags": ["-s", "7.5", "--max-seqs", "1000"]}
+
+
 def align(
     queries: Sequence[str], targets: Sequence[str], workdir: str | Path | None, threads: int,
     coverage: float, evalue: float, min_identity: float = 0.0,
+    sensitivity: float | None = None,
 ) -> pd.DataFrame:
     """All alignments of ``queries`` against ``targets`` passing coverage and E-value.
 
     Returns ``query`` / ``target`` (0-based positions in the inputs), ``identity``
     (``nident / alnlen``), ``qcov``, ``tcov`` and ``evalue``. Passing the same list object
-    twice searches it against itself. Flags: see the module docstring.
+    twice searches it against itself. Flags: see the module docstring and
+    :func:`search_method` (``sensitivity`` forces the k-mer prefilter at that ``-s``).
     """
     binary = find_mmseqs()
     cells = float(sum(map(len, queries))) * float(sum(map(len, targets)))
-    prefilter = ["--prefilter-mode", "2"] if cells <= EXHAUSTIVE_MAX_CELLS else [
-        "-s", "7.5", "--max-seqs", "1000"]
+    prefilter = search_method(cells, sensitivity)["flags"]
     with _tempdir(workdir) as tmp:
         _write_fasta(tmp / "t.fa", targets)
         _mmseqs(binary, "createdb", str(tmp / "t.fa"), str(tmp / "tdb"))
@@ -116,8 +144,8 @@ def align(
             _mmseqs(binary, "createdb", str(tmp / "q.fa"), str(tmp / "qdb"))
             qdb = tmp / "qdb"
         _mmseqs(binary, "search", str(qdb), str(tmp / "tdb"), str(tmp / "aln"), str(tmp / "tmp"),
-                *prefilter, "-a", "--alignment-mode", "3", "--mask", "0", "--comp-bias-corr", "0",
-                "-c", str(coverage), "--cov-mode", "0", "-e", str(evalue),
+                *prefilter, "-a", *_ALIGN_FLAGS, "-c", str(coverage), "--cov-mode", "0",
+                "-e", str(evalue),
                 "--min-seq-id", str(max(0.0, min_identity - 0.001)), "--threads", str(threads))
         _mmseqs(binary, "convertalis", str(qdb), str(tmp / "tdb"), str(tmp / "aln"),
                 str(tmp / "aln.tsv"), "--format-output", _COLUMNS, "--threads", str(threads))
@@ -130,4 +158,31 @@ def align(
     return hits[["query", "target", "identity", "qcov", "tcov", "evalue"]].reset_index(drop=True)
 
 
-__all__ = ["EXHAUSTIVE_MAX_CELLS", "MMseqsNotFound", "align", "find_mmseqs"]
+def linclust(seqs: Sequence[str], workdir: str | Path | None, threads: int, identity: float,
+             coverage: float, evalue: float) -> np.ndarray:
+    """``mmseqs linclust`` of ``seqs``: ``(N,)`` ``int64``, the position of each sequence's
+    cluster representative (``--min-seq-id identity -c coverage --cov-mode 0 -e evalue``,
+    identity as ``nident / alnlen``; set-cover clusters, see the module docstring)."""
+    binary = find_mmseqs()
+    with _tempdir(workdir) as tmp:
+        _write_fasta(tmp / "s.fa", seqs)
+        _mmseqs(binary, "createdb", str(tmp / "s.fa"), str(tmp / "db"))
+        _mmseqs(binary, "linclust", str(tmp / "db"), str(tmp / "clu"), str(tmp / "tmp"),
+                *linclust_flags(identity, coverage, evalue), "--threads", str(threads))
+        _mmseqs(binary, "createtsv", str(tmp / "db"), str(tmp / "db"), str(tmp / "clu"),
+                str(tmp / "clu.tsv"), "--threads", str(threads))
+        pairs = pd.read_csv(tmp / "clu.tsv", sep="\t", names=["rep", "member"], header=None,
+                            dtype=np.int64)
+    rep = np.arange(len(seqs), dtype=np.int64)
+    rep[pairs["member"].to_numpy()] = pairs["rep"].to_numpy()
+    return rep
+
+
+def linclust_flags(identity: float, coverage: float, evalue: float) -> list[str]:
+    """The flags :func:`linclust` passes (recorded in the split summary)."""
+    return ["--min-seq-id", f"{max(0.0, identity - 0.001):g}", "-c", f"{coverage:g}",
+            "--cov-mode", "0", "-e", f"{evalue:g}", *_ALIGN_FLAGS]
+
+
+__all__ = ["AUDIT_SENSITIVITY", "EXHAUSTIVE_MAX_CELLS", "LINCLUST_ABOVE", "MMseqsNotFound",
+           "align", "find_mmseqs", "linclust", "linclust_flags", "search_method"]

@@ -23,10 +23,12 @@ from ..errors import ConfigError, SeqnnInputError
 from . import leakage, variant_audit, variants
 from . import methods as sp
 from .carve import DEFAULT_VALID_FRACTION, carve_valid, check_parts
+from .mmseqs import linclust_flags, search_method
 
 SPLIT_KEYS = {"task", "method", "identity", "coverage", "fractions", "seed", "folds",
               "valid_fraction", "variants", "variant_max_mutations", "variant_min_fraction",
-              "max_train_mutations", "parent"}
+              "max_train_mutations", "parent", "linclust_above", "audit_sensitivity"}
+EVALUE = 10.0
 
 
 def _split_spec(options: dict[str, Any]) -> tuple[SplitSpec, str | None]:
@@ -75,6 +77,17 @@ def _given(df: pd.DataFrame, sequences: str, spec: SplitSpec, task: str | None,
     return table, info
 
 
+def _clustering(spec: SplitSpec, n: int) -> dict[str, Any]:
+    """How the cluster split clusters ``n`` sequences: ``search`` (all-pairs graph) up to
+    ``linclust_above``, else ``linclust``; with the flags, for the split summary."""
+    if n > spec.linclust_above:
+        return {"method": "linclust", "linclust_above": spec.linclust_above,
+                "flags": linclust_flags(spec.identity, spec.coverage, EVALUE),
+                "representatives_search": search_method(0, spec.audit_sensitivity)["flags"]}
+    return {"method": "search", "linclust_above": spec.linclust_above,
+            "note": "connected components of all similar pairs (exhaustive or -s 7.5 search)"}
+
+
 def split_from_options(sequences: str, options: dict[str, Any], out: str,
                        summary_path: str | None, workdir: str | None, threads: int,
                        log: Callable[[str], None] | None = None) -> pd.DataFrame:
@@ -101,8 +114,11 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
         elif spec.method == "stratified":
             table = sp.split_stratified(df, task, spec.fractions, spec.seed)
         else:
-            table = sp.split_cluster(df, task, spec.fractions, spec.seed, spec.identity,
-                                     spec.coverage, work, threads)
+            clustering = _clustering(spec, len(df))
+            clusters = sp.cluster_sequences(df, spec.identity, spec.coverage, work, threads,
+                                            EVALUE, clustering["method"],
+                                            spec.audit_sensitivity)
+            table = sp.split_cluster(df, task, spec.fractions, spec.seed, clusters=clusters)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     check_parts(table, sequences, spec.method)
@@ -118,6 +134,8 @@ def split_from_options(sequences: str, options: dict[str, Any], out: str,
     if summary_path:
         summary = {"method": spec.method, "identity": spec.identity, "coverage": spec.coverage,
                    "fractions": list(spec.fractions), "seed": spec.seed, **extra,
+                   **({"clustering": _clustering(spec, len(df))} if spec.method == "cluster"
+                      else {}),
                    **sp.split_summary(df, table, task)}
         if carved:
             summary["valid_carved"] = carved
@@ -135,17 +153,23 @@ def audit_from_options(sequences: str, splits: str, options: dict[str, Any], out
     work = Path(workdir) if workdir else Path(out).parent / layout.AUDIT_WORKDIR
     found = variants.detect(df["sequence"].astype(str).tolist(), spec.variants,
                             spec.variant_max_mutations, spec.variant_min_fraction)
+    sensitivity = spec.audit_sensitivity if len(df) > spec.linclust_above else None
     try:
         if found["is_variant_library"]:  # mutational distance, see seqnn.split.variant_audit
             report, nearest = variant_audit.audit_library(
                 df, table, found, variants.reference(df, spec.parent, found), spec.identity,
                 work, threads, use_mmseqs, spec.coverage)
         else:
-            nearest = (leakage.nearest_train_identity(df, table, work, threads, spec.coverage)
-                       if use_mmseqs else None)
+            nearest = None
+            if use_mmseqs:
+                nearest = leakage.nearest_train_identity(df, table, work, threads,
+                                                         spec.coverage, EVALUE,
+                                                         sensitivity=sensitivity)
             report = leakage.audit(df, table, spec.identity, work, threads,
-                                   use_mmseqs=use_mmseqs, coverage=spec.coverage, nearest=nearest)
+                                   use_mmseqs=use_mmseqs, coverage=spec.coverage,
+                                   evalue=EVALUE, nearest=nearest, sensitivity=sensitivity)
             report["variants"] = {k: v for k, v in found.items() if k != "consensus"}
+        report["linclust_above"] = spec.linclust_above
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if nearest_path:

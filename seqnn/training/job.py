@@ -20,7 +20,7 @@ from .. import layout
 from ..config import TrainConfig
 from ..data.controls import permute_labels, shuffle_residues
 from ..data.encoding import EncodedDataset, encode_table, load_encoded
-from ..data.files import write_text
+from ..data.files import atomic_path, write_text
 from ..data.tables import SPLITS, check_labels, read_table
 from ..errors import ConfigError, SeqnnInputError
 from ..metrics import (
@@ -89,9 +89,12 @@ def apply_control(parts: dict[str, EncodedDataset], control: str | None,
     raise ConfigError(f"unknown control {control!r}; choose one of {', '.join(CONTROLS)}")
 
 
-def write_fasta(ds: EncodedDataset, path: Path) -> None:
-    """The sequences of ``ds`` as FASTA (atomically)."""
-    write_text("".join(f">{ds.ids[i]}\n{ds.sequence(i)}\n" for i in range(len(ds))), path)
+def write_fasta(ds: EncodedDataset, path: Path, chunk: int = 4096) -> None:
+    """The sequences of ``ds`` as FASTA (atomically), ``chunk`` records at a time."""
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
+        for a in range(0, len(ds), chunk):
+            fh.write("".join(f">{ds.ids[i]}\n{ds.sequence(i)}\n"
+                             for i in range(a, min(a + chunk, len(ds)))))
 
 
 def run_training(

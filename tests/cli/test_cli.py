@@ -412,12 +412,12 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(runner: CliRunner, tmp_
 
     fa = write(tmp_path / "in.fa", ">a\nMKVL\n")
 
-    def killed_while_writing(fh, **arrays) -> None:  # noqa: ANN001
+    def killed_while_writing(fh, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
         fh.write(b"partial")
         assert list(tmp_path.glob(".out.npz.*.tmp"))  # the temporary file exists now
         signal.raise_signal(signal.SIGTERM)
 
-    monkeypatch.setattr("seqnn.data.encoding.np.savez", killed_while_writing)
+    monkeypatch.setattr("seqnn.data.store.np.lib.format.write_array", killed_while_writing)
     before = signal.getsignal(signal.SIGTERM)
     res = runner.invoke(main, ["encode", str(fa), "-o", str(tmp_path / "out.npz")])
     assert res.exit_code == 143

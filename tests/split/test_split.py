@@ -12,6 +12,7 @@ import pytest
 
 from seqnn import split as S
 from seqnn.split import mmseqs
+from seqnn.split.stage import audit_from_options, split_from_options
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
@@ -263,3 +264,58 @@ def test_audit_passes_cluster_split(fam, tmp_path):
     assert not any(w.startswith("LEAKAGE") for w in report["warnings"])
     assert set(report["background_fraction_above_threshold"]) == {"valid", "test"}
     assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- large data
+# linclust for the cluster split and a prefiltered audit search above
+# split: {linclust_above: N} (forced low here on a tiny input)
+
+@pytest.fixture(scope="module")
+def fam_table(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, str]:
+    fam = families(n_fam=8, members=5, length=80, mutations=6, seed=1)
+    path = tmp_path_factory.mktemp("scale") / "sequences.tsv"
+    fam.drop(columns="family").to_csv(path, sep="\t", index=False)
+    return fam, str(path)
+
+
+def test_linclust_split_keeps_clusters_and_families_whole(fam_table, tmp_path) -> None:
+    S.find_mmseqs()
+    fam, seqs = fam_table
+    options = {"task": "binary", "method": "cluster", "fractions": [0.5, 0.25, 0.25],
+               "linclust_above": 10}
+    table = split_from_options(seqs, options, str(tmp_path / "splits.tsv"),
+                               str(tmp_path / "summary.json"), str(tmp_path / "work"), 1)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["clustering"]["method"] == "linclust"
+    assert "--min-seq-id" in summary["clustering"]["flags"]
+    assert summary["clustering"]["representatives_search"][:2] == ["-s", "5.7"]
+    assert (table.groupby("cluster")["split"].nunique() == 1).all()
+    merged = fam.merge(table, on="id")
+    assert (merged.groupby("family")["split"].nunique() == 1).all()
+    assert table["cluster"].nunique() == fam["family"].nunique()
+    assert not (tmp_path / "work").exists()
+
+    audit_from_options(seqs, str(tmp_path / "splits.tsv"), options, str(tmp_path / "a.json"),
+                       None, str(tmp_path / "awork"), 1)
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert report["search"] == {"method": "prefilter",
+                                "flags": ["-s", "5.7", "--max-seqs", "300"]}
+    assert report["linclust_above"] == 10 and report["leak"] is False
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "splits.tsv", "summary.json"]
+
+
+def test_below_the_threshold_the_exhaustive_search_runs(fam_table, tmp_path) -> None:
+    S.find_mmseqs()
+    fam, seqs = fam_table
+    options = {"task": "binary", "method": "cluster", "fractions": [0.5, 0.25, 0.25]}
+    split_from_options(seqs, options, str(tmp_path / "s.tsv"), str(tmp_path / "sum.json"),
+                       None, 1)
+    assert json.loads((tmp_path / "sum.json").read_text())["clustering"]["method"] == "search"
+    report = audit_from_options(seqs, str(tmp_path / "s.tsv"), options,
+                                str(tmp_path / "a.json"), None, None, 1)
+    assert report["search"]["method"] == "exhaustive"
+
+
+def test_unknown_cluster_method_is_refused(fam_table) -> None:
+    with pytest.raises(ValueError, match="search or linclust"):
+        S.cluster_sequences(fam_table[0], method="cluster")
