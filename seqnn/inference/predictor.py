@@ -74,6 +74,14 @@ def _as_pairs(sequences: Any) -> list[tuple[str, str]]:
     return [(str(rid), str(seq)) for rid, seq in items]
 
 
+def _temperature(value: Any, class_names: list[str]) -> float | list[float]:
+    """``model.json``'s ``temperature``: a number, or a label -> T mapping as a list in
+    class order (a label it lacks keeps 1.0)."""
+    if isinstance(value, dict):
+        return [float(value.get(c, 1.0)) for c in class_names]
+    return float(value)
+
+
 class Predictor:
     """A loaded model with its recipe; predicts and embeds sequences as training encoded them.
 
@@ -99,8 +107,10 @@ class Predictor:
             [float(cuts.get(c, 0.5)) for c in self.class_names] if self.task == "multilabel"
             else None)
         self.label_separator = str(meta.get("label_separator", ";"))
-        #: divides the logits before the probabilities (``model.json``; 1.0 = as trained)
-        self.temperature = float(meta.get("temperature", 1.0))
+        #: divides the logits before the probabilities (``model.json``; 1.0 = as trained);
+        #: multilabel: one per label in class order (``model.json`` maps label -> T)
+        self.temperature: float | list[float] = _temperature(meta.get("temperature", 1.0),
+                                                             self.class_names)
         self._fast: Any = None
         self._cpu = getattr(device, "type", str(device)) == "cpu"
 
