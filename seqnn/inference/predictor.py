@@ -9,7 +9,8 @@ Prediction table (TSV with a header, rows in input order): ``id``, ``length`` (r
 after the policy, before truncation), then the output columns of :mod:`seqnn.runtime.table`
 (``predicted`` and one ``p_<class>`` probability per class, as in training's
 ``predictions.tsv`` but calibrated by the ``temperature`` that training fitted on the
-validation split and stored in ``model.json``, see :mod:`seqnn.calibration`; the value for
+validation split and stored in ``model.json``, see :mod:`seqnn.calibration`; multilabel:
+calibrated per label in both; the value for
 regression; ``reconstruction_accuracy`` for an autoencoder); ``nearest_identity`` with
 ``--nearest``; and ``flags``: ``;``-separated, empty when none, from :data:`FLAGS` --
 ``truncated`` (longer than ``max_len``: the model saw the kept part only),

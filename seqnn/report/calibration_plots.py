@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..calibration import calibration_summary, label_calibration_summary, scale_labels
+from ..calibration import (
+    binary_reliability,
+    calibration_summary,
+    label_calibration_summary,
+    scale_labels,
+)
 from ..data.labelsets import multi_hot
 from .figures import FIGSIZE, PathLike, PlotUnavailable, pyplot, read_predictions, save_png
 from .html import esc, fmt, html_table
@@ -63,7 +68,11 @@ def labelwise_calibration(predictions_tsv: PathLike, class_names: Sequence[str] 
 def plot_reliability(predictions_tsv: PathLike, class_names: Sequence[str] | None,
                      temperature: float, path: PathLike, split: str = "test") -> None:
     """Reliability diagram on ``split``: accuracy against confidence per bin, before and
-    after temperature scaling, with ECE and Brier score in the legend."""
+    after temperature scaling, with ECE and Brier score in the legend (multi-label, a
+    ``temperature`` mapping: :func:`plot_label_reliability`)."""
+    if isinstance(temperature, Mapping):
+        plot_label_reliability(predictions_tsv, class_names, temperature, path, split)
+        return
     s = test_calibration(predictions_tsv, class_names, temperature, split)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE)
@@ -77,6 +86,29 @@ def plot_reliability(predictions_tsv: PathLike, class_names: Sequence[str] | Non
            ylim=(0, 1.02))
     ax.set_title(f"Reliability on {split} (n={s['n']})", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
+    save_png(fig, path)
+
+
+def plot_label_reliability(predictions_tsv: PathLike, class_names: Sequence[str] | None,
+                           temperature: Mapping, path: PathLike, split: str = "test") -> None:
+    """Multi-label reliability on ``split``: per label, the share of positives against its
+    calibrated probability per bin, with the label's T and ECE before and after."""
+    s = labelwise_calibration(predictions_tsv, class_names, temperature, split)
+    df = read_predictions(predictions_tsv, split)
+    y = multi_hot(df["true"].fillna("").astype(str).tolist(), list(s["per_label"]))
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
+    for j, (label, row) in enumerate(s["per_label"].items()):
+        r = binary_reliability(df[f"p_{label}"].to_numpy(dtype=float), y[:, j])
+        ax.plot(r["probability"], r["positive"], "o-", ms=3,
+                label=f"{label} (T = {row['temperature']:.3g}): ECE {row['ece_before']:.3f} "
+                      f"→ {row['ece_after']:.3f}")
+    ax.set(xlabel="calibrated probability", ylabel="share of positives", xlim=(0, 1),
+           ylim=(0, 1.02))
+    ax.set_title(f"Per-label reliability on {split} (n={s['n']}; mean ECE "
+                 f"{s['ece_before']:.3f} → {s['ece_after']:.3f})", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
     save_png(fig, path)
 
 
@@ -140,5 +172,5 @@ def coverage_table(entry: Mapping) -> str:
             + html_table(header, rows))
 
 
-__all__ = ["calibration_note", "coverage_table", "plot_reliability", "test_calibration",
-           "labelwise_calibration"]
+__all__ = ["calibration_note", "coverage_table", "labelwise_calibration",
+           "plot_label_reliability", "plot_reliability", "test_calibration"]

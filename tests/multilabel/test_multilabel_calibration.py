@@ -21,7 +21,11 @@ from seqnn.data.labelsets import canonical_label_sets
 from seqnn.errors import CheckpointError
 from seqnn.metrics import choose_thresholds
 from seqnn.modelmeta import check_model_info
-from seqnn.report.calibration_plots import calibration_note, labelwise_calibration
+from seqnn.report.calibration_plots import (
+    calibration_note,
+    labelwise_calibration,
+    plot_reliability,
+)
 from seqnn.training.run import train_model
 
 NAMES = ["long", "motif", "plain"]
@@ -138,7 +142,7 @@ def test_predict_applies_the_label_temperatures_as_predictions_tsv_does(tiny, tm
     np.testing.assert_allclose(logit(hot), logit(raw) / temps, rtol=1e-3, atol=1e-4)
 
 
-def test_report_gives_per_label_and_mean_ece_and_brier(tiny):
+def test_report_gives_per_label_and_mean_ece_and_brier(tiny, tmp_path):
     info = json.loads((tiny["dir"] / "model.json").read_text())
     s = labelwise_calibration(tiny["dir"] / "predictions.tsv", NAMES, info["temperature"])
     assert list(s["per_label"]) == NAMES and s["n"] > 0
@@ -146,6 +150,9 @@ def test_report_gives_per_label_and_mean_ece_and_brier(tiny):
                                                     for r in s["per_label"].values()]))
     note = calibration_note(tiny["dir"] / "predictions.tsv", info)
     assert "one temperature per label" in note and "means over 3 labels" in note
+    plot_reliability(tiny["dir"] / "predictions.tsv", NAMES, info["temperature"],
+                     tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 0
 
 
 def test_label_summary_names_labels_by_index_without_names() -> None:
