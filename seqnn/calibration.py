@@ -10,6 +10,13 @@ For a binary task it acts on the one logit ``log p - log (1 - p)``; for multicla
 log-probabilities (the logits up to a per-record constant, which softmax ignores).
 Logits recovered from stored probabilities are exact up to float32 rounding near 0 and 1
 (probabilities are clipped to ``[1e-7, 1 - 1e-7]``).
+
+Multi-label tasks (``(N, K)`` independent sigmoid probabilities, ``(N, K)`` 0/1 targets)
+get one temperature per label (:func:`fit_label_temperatures`, each minimising that
+label's binary NLL over the same :data:`T_RANGE`), stored in ``model.json`` as a mapping
+label -> ``T`` in class order; :func:`label_calibration_summary` scores each label's
+probability with a binary reliability curve (mean probability against the share of
+positives per bin), ECE and the one-column Brier score, and their means over labels.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import math
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax
 
 #: the temperatures a fit may return (log-uniform search bounds)
 T_RANGE = (0.05, 20.0)
@@ -111,5 +118,79 @@ def calibration_summary(probs: np.ndarray, y: np.ndarray, temperature: float) ->
     }
 
 
-__all__ = ["DEFAULT_BINS", "T_RANGE", "brier", "calibration_summary", "ece", "fit_temperature",
-           "logits_of", "nll", "reliability", "scale"]
+def scale_labels(probs: np.ndarray, temperatures) -> np.ndarray:
+    """Multi-label probabilities ``(N, K)`` after dividing each label's logit by its own
+    temperature (``temperatures``: ``K`` numbers, or one for all labels)."""
+    p = np.clip(np.asarray(probs, np.float64), _EPS, 1 - _EPS)
+    t = np.broadcast_to(np.asarray(temperatures, np.float64), (p.shape[1],))
+    return expit((np.log(p) - np.log1p(-p)) / t[None, :])
+
+
+def _binary(p: np.ndarray) -> np.ndarray:
+    return np.stack([1 - p, p], 1)
+
+
+def fit_label_temperatures(probs: np.ndarray, y: np.ndarray) -> list[float]:
+    """Per label of ``(N, K)`` probabilities and 0/1 targets, the temperature minimising
+    its binary NLL (:func:`fit_temperature`; 1.0 for a label without both classes)."""
+    p, y = np.asarray(probs, np.float64), np.asarray(y).astype(np.int64).reshape(probs.shape)
+    return [fit_temperature(_binary(p[:, j]), y[:, j]) for j in range(p.shape[1])]
+
+
+def binary_reliability(p: np.ndarray, y: np.ndarray, bins: int = DEFAULT_BINS) -> dict:
+    """One label's reliability: its probability ``p`` binned into ``bins`` equal widths
+    over [0, 1]; per non-empty bin the mean ``probability``, the ``positive`` share and
+    the ``count``, as lists."""
+    p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    out: dict[str, list] = {"probability": [], "positive": [], "count": []}
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            out["probability"].append(float(p[sel].mean()))
+            out["positive"].append(float(y[sel].mean()))
+            out["count"].append(int(sel.sum()))
+    return out
+
+
+def binary_ece(p: np.ndarray, y: np.ndarray, bins: int = DEFAULT_BINS) -> float | None:
+    """One label's ECE: the count-weighted mean of ``|positive share - mean probability|``
+    over the bins of :func:`binary_reliability`; ``None`` without records."""
+    if len(y) == 0:
+        return None
+    r = binary_reliability(p, y, bins)
+    gaps = np.abs(np.subtract(r["positive"], r["probability"]))
+    return float((gaps * np.asarray(r["count"])).sum() / len(y))
+
+
+def label_calibration_summary(probs: np.ndarray, y: np.ndarray, temperatures,
+                              class_names=None) -> dict:
+    """Multi-label counterpart of :func:`calibration_summary`: per label (``per_label``,
+    keyed by ``class_names``) its temperature, ECE, Brier score (mean ``(p - y)^2``) and
+    NLL before and after, and the means over labels as ``ece_before`` ... ``nll_after``."""
+    p = np.asarray(probs, np.float64)
+    y = np.asarray(y).astype(np.int64).reshape(p.shape)
+    temps = [float(t) for t in np.broadcast_to(np.asarray(temperatures, np.float64),
+                                               (p.shape[1],))]
+    after = scale_labels(p, temps)
+    names = [str(c) for c in (class_names or range(p.shape[1]))]
+    per: dict[str, dict] = {}
+    for j, name in enumerate(names):
+        row: dict = {"temperature": temps[j]}
+        for when, q in (("before", p[:, j]), ("after", after[:, j])):
+            row[f"ece_{when}"] = binary_ece(q, y[:, j])
+            row[f"brier_{when}"] = float(((q - y[:, j]) ** 2).mean()) if len(y) else None
+            row[f"nll_{when}"] = nll(_binary(q), y[:, j]) if len(y) else None
+        per[name] = row
+    out: dict = {"temperature": dict(zip(names, temps, strict=True)), "n": len(y),
+                 "per_label": per}
+    for key in ("ece_before", "ece_after", "brier_before", "brier_after", "nll_before",
+                "nll_after"):
+        out[key] = float(np.mean([r[key] for r in per.values()])) if len(y) else None
+    return out
+
+
+__all__ = ["DEFAULT_BINS", "T_RANGE", "binary_ece", "binary_reliability", "brier",
+           "calibration_summary", "ece", "fit_label_temperatures", "fit_temperature",
+           "label_calibration_summary", "logits_of", "nll", "reliability", "scale",
+           "scale_labels"]

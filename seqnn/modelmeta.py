@@ -114,7 +114,8 @@ def check_version(meta: dict[str, Any], path: Path) -> None:
 
 
 def check_outputs(meta: dict[str, Any], path: Path) -> None:
-    """``task``, ``n_outputs`` and ``class_names`` (where present) agree with each other."""
+    """``task``, ``n_outputs`` and ``class_names`` (where present) agree with each other;
+    multilabel ``thresholds`` and a ``temperature`` mapping name every class, in order."""
     task, n_out, names = meta.get("task"), meta.get("n_outputs"), meta.get("class_names")
     if "task" in meta and task not in TASKS:
         raise fail(path, "task", f"must be one of {', '.join(TASKS)}, got {short(task)}")
@@ -140,6 +141,12 @@ def check_outputs(meta: dict[str, Any], path: Path) -> None:
                 and all(is_number(v, 0, 1) for v in cuts.values())):
             raise fail(path, "thresholds", "must map every class name, in order, to a "
                        "number in 0..1")
+    temp = meta.get("temperature")
+    if isinstance(temp, dict) and not (  # multilabel: label -> T, as the thresholds
+            task == "multilabel" and isinstance(names, list) and list(temp) == names
+            and all(is_number(v, 1e-3, 1e3) for v in temp.values())):
+        raise fail(path, "temperature", "as a mapping (multilabel only) must map every class "
+                   "name, in order, to a number in 0.001..1000")
     sep = meta.get("label_separator", ";")
     if not (isinstance(sep, str) and 0 < len(sep) <= 8):
         raise fail(path, "label_separator", f"must be a short string, got {short(sep)}")
@@ -164,7 +171,8 @@ def check_rules(meta: dict[str, Any], path: Path) -> None:
     if not is_number(meta.get("identity_threshold", 0.3), 0, 1):
         raise fail(path, "identity_threshold", "must be a number in 0..1, got "
                    f"{short(meta.get('identity_threshold'))}")
-    if not is_number(meta.get("temperature", 1.0), 1e-3, 1e3):
+    if not (isinstance(meta.get("temperature"), dict)  # a mapping: see check_outputs
+            or is_number(meta.get("temperature", 1.0), 1e-3, 1e3)):
         raise fail(path, "temperature", "must be a number in 0.001..1000, got "
                    f"{short(meta.get('temperature'))}")
     if not is_integer(meta.get("ensemble", 1), 1, MAX_ENSEMBLE):

@@ -141,6 +141,8 @@ def store_reliability(model_dir: Path, pred: pd.DataFrame, nearest: pd.DataFrame
     ``pred`` and the audit's ``nearest`` table) and return the test coverage
     (:func:`test_coverage`); ``{}`` when there are no labelled validation rows."""
     task, names = str(meta["task"]), [str(c) for c in meta.get("class_names") or []]
+    if task == "multilabel":  # conformal sets are of one class (or value) per record
+        return {}
     labelled = pred[pred["true"].notna()].reset_index(drop=True)
     if not (labelled["split"] == "valid").any():
         return {}

@@ -9,7 +9,8 @@ Prediction table (TSV with a header, rows in input order): ``id``, ``length`` (r
 after the policy, before truncation), then the output columns of :mod:`seqnn.runtime.table`
 (``predicted`` and one ``p_<class>`` probability per class, as in training's
 ``predictions.tsv`` but calibrated by the ``temperature`` that training fitted on the
-validation split and stored in ``model.json``, see :mod:`seqnn.calibration`; the value for
+validation split and stored in ``model.json``, see :mod:`seqnn.calibration`; multilabel:
+calibrated per label in both; the value for
 regression; ``reconstruction_accuracy`` for an autoencoder); ``nearest_identity`` with
 ``--nearest``; and ``flags``: ``;``-separated, empty when none, from :data:`FLAGS` --
 ``truncated`` (longer than ``max_len``: the model saw the kept part only),
@@ -74,6 +75,14 @@ def _as_pairs(sequences: Any) -> list[tuple[str, str]]:
     return [(str(rid), str(seq)) for rid, seq in items]
 
 
+def _temperature(value: Any, class_names: list[str]) -> float | list[float]:
+    """``model.json``'s ``temperature``: a number, or a label -> T mapping as a list in
+    class order (a label it lacks keeps 1.0)."""
+    if isinstance(value, dict):
+        return [float(value.get(c, 1.0)) for c in class_names]
+    return float(value)
+
+
 class Predictor:
     """A loaded model with its recipe; predicts and embeds sequences as training encoded them.
 
@@ -99,8 +108,10 @@ class Predictor:
             [float(cuts.get(c, 0.5)) for c in self.class_names] if self.task == "multilabel"
             else None)
         self.label_separator = str(meta.get("label_separator", ";"))
-        #: divides the logits before the probabilities (``model.json``; 1.0 = as trained)
-        self.temperature = float(meta.get("temperature", 1.0))
+        #: divides the logits before the probabilities (``model.json``; 1.0 = as trained);
+        #: multilabel: one per label in class order (``model.json`` maps label -> T)
+        self.temperature: float | list[float] = _temperature(meta.get("temperature", 1.0),
+                                                             self.class_names)
         self._fast: Any = None
         self._cpu = getattr(device, "type", str(device)) == "cpu"
 

@@ -1,7 +1,9 @@
 """Calibration of a classifier in the report: the reliability diagram on test before and
 after the model's temperature (``model.json``), with expected calibration error and Brier
 score (:mod:`seqnn.calibration`). Read from ``predictions.tsv``, whose probabilities are the
-uncalibrated ones training wrote; ``seqnn predict`` applies the temperature.
+uncalibrated ones training wrote; ``seqnn predict`` applies the temperature. Multi-label
+models calibrate each label with its own temperature and their ``predictions.tsv`` already
+holds the calibrated probabilities, so the raw ones are recovered by undoing it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from ..calibration import calibration_summary
+from ..calibration import (
+    binary_reliability,
+    calibration_summary,
+    label_calibration_summary,
+    scale_labels,
+)
+from ..data.labelsets import multi_hot
 from .figures import FIGSIZE, PathLike, PlotUnavailable, pyplot, read_predictions, save_png
 from .html import esc, fmt, html_table
 
@@ -40,10 +48,31 @@ def test_calibration(predictions_tsv: PathLike, class_names: Sequence[str] | Non
     return calibration_summary(probs, y, float(temperature))
 
 
+def labelwise_calibration(predictions_tsv: PathLike, class_names: Sequence[str] | None,
+                           temperature: Mapping, split: str = "test") -> dict[str, Any]:
+    """Multi-label :func:`seqnn.calibration.label_calibration_summary` of the ``split`` rows
+    of ``predictions.tsv`` (calibrated ``p_<label>`` columns; the raw probabilities are
+    recovered with ``temperature``, label -> T). Raises :class:`PlotUnavailable` without
+    such rows or columns."""
+    df = read_predictions(predictions_tsv, split)
+    names = [str(c) for c in class_names or []]
+    cols = [f"p_{c}" for c in names]
+    if not names or any(c not in df.columns for c in cols):
+        raise PlotUnavailable(f"{predictions_tsv}: no probability column per label")
+    temps = [float(temperature.get(c, 1.0)) for c in names]
+    raw = scale_labels(df[cols].to_numpy(dtype=float), [1.0 / t for t in temps])
+    y = multi_hot(df["true"].fillna("").astype(str).tolist(), names)
+    return label_calibration_summary(raw, y, temps, names)
+
+
 def plot_reliability(predictions_tsv: PathLike, class_names: Sequence[str] | None,
                      temperature: float, path: PathLike, split: str = "test") -> None:
     """Reliability diagram on ``split``: accuracy against confidence per bin, before and
-    after temperature scaling, with ECE and Brier score in the legend."""
+    after temperature scaling, with ECE and Brier score in the legend (multi-label, a
+    ``temperature`` mapping: :func:`plot_label_reliability`)."""
+    if isinstance(temperature, Mapping):
+        plot_label_reliability(predictions_tsv, class_names, temperature, path, split)
+        return
     s = test_calibration(predictions_tsv, class_names, temperature, split)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE)
@@ -60,11 +89,36 @@ def plot_reliability(predictions_tsv: PathLike, class_names: Sequence[str] | Non
     save_png(fig, path)
 
 
+def plot_label_reliability(predictions_tsv: PathLike, class_names: Sequence[str] | None,
+                           temperature: Mapping, path: PathLike, split: str = "test") -> None:
+    """Multi-label reliability on ``split``: per label, the share of positives against its
+    calibrated probability per bin, with the label's T and ECE before and after."""
+    s = labelwise_calibration(predictions_tsv, class_names, temperature, split)
+    df = read_predictions(predictions_tsv, split)
+    y = multi_hot(df["true"].fillna("").astype(str).tolist(), list(s["per_label"]))
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
+    for j, (label, row) in enumerate(s["per_label"].items()):
+        r = binary_reliability(df[f"p_{label}"].to_numpy(dtype=float), y[:, j])
+        ax.plot(r["probability"], r["positive"], "o-", ms=3,
+                label=f"{label} (T = {row['temperature']:.3g}): ECE {row['ece_before']:.3f} "
+                      f"→ {row['ece_after']:.3f}")
+    ax.set(xlabel="calibrated probability", ylabel="share of positives", xlim=(0, 1),
+           ylim=(0, 1.02))
+    ax.set_title(f"Per-label reliability on {split} (n={s['n']}; mean ECE "
+                 f"{s['ece_before']:.3f} → {s['ece_after']:.3f})", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    save_png(fig, path)
+
+
 def calibration_note(predictions_tsv: PathLike, info: Mapping) -> str:
     """One HTML paragraph: the temperature and test ECE / Brier before and after it
     (empty when the files cannot give them)."""
     if "temperature" not in info:
         return ""
+    if isinstance(info["temperature"], Mapping):
+        return _label_calibration_note(predictions_tsv, info)
     try:
         s = test_calibration(predictions_tsv, info.get("class_names"), info["temperature"])
     except (PlotUnavailable, FileNotFoundError, ValueError, KeyError):
@@ -72,6 +126,21 @@ def calibration_note(predictions_tsv: PathLike, info: Mapping) -> str:
     return (f"<p>Calibration on test: temperature {fmt(s['temperature'])} (fitted on valid, "
             f"applied by <code>seqnn predict</code>); ECE {fmt(s['ece_before'])} &rarr; "
             f"{fmt(s['ece_after'])}, Brier {fmt(s['brier_before'])} &rarr; "
+            f"{fmt(s['brier_after'])} ({esc(str(s['n']))} sequences).</p>")
+
+
+def _label_calibration_note(predictions_tsv: PathLike, info: Mapping) -> str:
+    """:func:`calibration_note` of a multi-label model: the means over labels."""
+    try:
+        s = labelwise_calibration(predictions_tsv, info.get("class_names"),
+                                   info["temperature"])
+    except (PlotUnavailable, FileNotFoundError, ValueError, KeyError):
+        return ""
+    temps = list(s["temperature"].values())
+    return (f"<p>Calibration on test, one temperature per label ({fmt(min(temps))} to "
+            f"{fmt(max(temps))}, fitted on valid, applied by <code>seqnn predict</code> and in "
+            f"predictions.tsv), means over {len(temps)} labels: ECE {fmt(s['ece_before'])} "
+            f"&rarr; {fmt(s['ece_after'])}, Brier {fmt(s['brier_before'])} &rarr; "
             f"{fmt(s['brier_after'])} ({esc(str(s['n']))} sequences).</p>")
 
 
@@ -103,4 +172,5 @@ def coverage_table(entry: Mapping) -> str:
             + html_table(header, rows))
 
 
-__all__ = ["calibration_note", "coverage_table", "plot_reliability", "test_calibration"]
+__all__ = ["calibration_note", "coverage_table", "labelwise_calibration",
+           "plot_label_reliability", "plot_reliability", "test_calibration"]

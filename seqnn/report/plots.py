@@ -235,6 +235,9 @@ def evaluate_model_dir(model_dir: PathLike, out_dir: PathLike,
         jobs.append(("scatter.png", plot_scatter, (pred,), {}))
     elif task == "multilabel" and "true" in columns:  # no confusion matrix of label sets
         jobs.append(("roc_pr.png", plot_roc_pr, (pred, names), {"multilabel": True}))
+        if isinstance(info.get("temperature"), dict):  # one temperature per label
+            jobs.append(("reliability.png", plot_reliability,
+                         (pred, names, info["temperature"]), {}))
     elif "true" in columns:
         jobs.append(("confusion.png", plot_confusion, (pred, names), {}))
         jobs.append(("roc_pr.png", plot_roc_pr, (pred, names), {}))

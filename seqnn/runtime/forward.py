@@ -13,7 +13,7 @@ Output layouts (rows in dataset order):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,9 @@ from .batches import make_loader
 from .device import autocast, select_device
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: a classifier's temperature: one number, or (multilabel) one per label in class order
+Temperature = float | Sequence[float]
+
 #: called after each batch with the number of records it held (a progress bar's update)
 OnBatch = Callable[[int], object]
 
@@ -37,9 +40,10 @@ def model_task(model: nn.Module) -> str:
 
 
 def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any],
-                  temperature: float = 1.0) -> np.ndarray:
+                  temperature: Temperature = 1.0) -> np.ndarray:
     """Turn raw model outputs of one batch into the per-record layout (module doc); a
-    classifier's logits are divided by ``temperature`` first (:mod:`seqnn.calibration`).
+    classifier's logits are divided by ``temperature`` first (:mod:`seqnn.calibration`;
+    multilabel: a number or one per label, broadcast over the label axis).
 
     For an autoencoder ``raw`` is ``(N, 22, L)`` logits and the result is ``(N, 2)``
     ``[correct residues, length]`` (so that accuracies can be pooled over residues).
@@ -57,8 +61,9 @@ def batch_outputs(model: nn.Module, raw: torch.Tensor, batch: dict[str, Any],
         return torch.stack([1 - p, p], 1).cpu().numpy()
     if task == "multiclass":
         return torch.softmax(raw / temperature, 1).cpu().numpy()
-    if task == "multilabel":
-        return torch.sigmoid(raw / temperature).cpu().numpy()
+    if task == "multilabel":  # one temperature per label, or one for all
+        t = torch.as_tensor(temperature, dtype=raw.dtype, device=raw.device)
+        return torch.sigmoid(raw / t).cpu().numpy()
     return raw.squeeze(1).cpu().numpy() if raw.shape[1] == 1 else raw.cpu().numpy()
 
 
@@ -83,7 +88,8 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 @torch.no_grad()
 def run_model(
     model: nn.Module, loader: DataLoader, device: torch.device, amp: bool = False,
-    loss_fn: LossFn | None = None, on_batch: OnBatch | None = None, temperature: float = 1.0,
+    loss_fn: LossFn | None = None, on_batch: OnBatch | None = None,
+    temperature: Temperature = 1.0,
 ) -> tuple[np.ndarray, float]:
     """Run ``model`` in eval mode over ``loader``; returns ``(outputs, mean loss)``.
 
@@ -126,7 +132,7 @@ def predict_dataset(
     model: nn.Module, ds: EncodedDataset, *, batch_size: int = 256,
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
     on_batch: OnBatch | None = None, max_residues: int | None = None,
-    temperature: float = 1.0,
+    temperature: Temperature = 1.0,
 ) -> dict[str, Any]:
     """Predict every record of ``ds``; returns ``{"ids", "outputs", "predicted", "loss"}``.
 

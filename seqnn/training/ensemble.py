@@ -80,14 +80,17 @@ def train_ensemble(
                   train_config={**record["train_config"], "ensemble": config.ensemble,
                                 "seed": config.seed})
     write_table(pd.concat(histories, ignore_index=True), out / HISTORY)
-    thresholds = valid_thresholds(model, valid, config, device)  # multilabel: the average's
-    if thresholds is not None:
-        record["thresholds"] = dict(zip(train.class_names, thresholds, strict=True))
-    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes, thresholds)
-               if evaluate else None)
     record.pop("temperature", None)  # a member's; the ensemble gets its own
     temperature = valid_temperature(model, valid, config, device)
-    if temperature is not None:
+    labelwise = temperature if isinstance(temperature, list) else None  # multilabel
+    thresholds = valid_thresholds(model, valid, config, device, labelwise)  # the average's
+    if thresholds is not None:
+        record["thresholds"] = dict(zip(train.class_names, thresholds, strict=True))
+    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes, thresholds,
+                            labelwise) if evaluate else None)
+    if labelwise is not None:
+        record["temperature"] = dict(zip(train.class_names, labelwise, strict=True))
+    elif temperature is not None:
         record["temperature"] = temperature
     save_model(out, model, record)
     first = summaries[0]

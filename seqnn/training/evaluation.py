@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .. import layout, metrics
-from ..calibration import fit_temperature
+from ..calibration import fit_label_temperatures, fit_temperature
 from ..config import DEFAULT_MAX_LEN, TrainConfig
 from ..data.encoding import EncodedDataset
 from ..data.files import write_table, write_text
@@ -67,6 +67,7 @@ def evaluate_splits(
     device: str | torch.device = "cpu", max_len: int = DEFAULT_MAX_LEN, truncate: str = "ends",
     out_dir: str | os.PathLike | None = None, notes: list[str] | None = None,
     thresholds: list[float] | None = None, separator: str = ";",
+    label_temperatures: list[float] | None = None,
 ) -> dict[str, Any]:
     """Metrics per split, e.g. ``{"train": {...}, "valid": {...}, "test": {...}}``.
 
@@ -76,13 +77,18 @@ def evaluate_splits(
     ``reconstruction_accuracy``), both atomically. ``notes`` (warnings about the data, e.g.
     a class absent from a split) are kept under ``"warnings"`` when there are any.
     Multilabel: ``thresholds`` (one per label) decide the predicted sets and the metrics,
-    and are kept under ``"thresholds"``; ``separator`` joins ``predictions.tsv``'s sets.
+    and are kept under ``"thresholds"``; ``separator`` joins ``predictions.tsv``'s sets;
+    ``label_temperatures`` (one per label) calibrate the probabilities first, so that the
+    metrics, the sets and ``predictions.tsv``'s ``p_<label>`` columns are the calibrated
+    ones ``seqnn predict`` gives (binary and multiclass keep their raw probabilities there).
     """
     task = model_task(model)
     results: dict[str, dict[str, Any]] = {}
     frames = []
     for name, ds in splits.items():
         kw = {"batch_size": batch_size, "device": device, "max_len": max_len, "truncate": truncate}
+        if task == "multilabel" and label_temperatures is not None:
+            kw["temperature"] = list(label_temperatures)
         pred = predict_dataset(model, ds, **kw)
         outputs = pred["counts"] if task == "unsupervised" else pred["outputs"]
         results[name] = split_metrics(task, ds.labels, outputs, ds.class_names, pred["loss"],
@@ -104,37 +110,50 @@ def evaluate_splits(
 
 
 def valid_temperature(model: nn.Module, valid: EncodedDataset, config: TrainConfig,
-                      device: torch.device) -> float | None:
+                      device: torch.device) -> float | list[float] | None:
     """The temperature of a classifier fitted on the validation split
-    (:func:`seqnn.calibration.fit_temperature`); ``None`` for other tasks or no labels."""
-    if model_task(model) not in ("binary", "multiclass") or valid.labels is None or not len(valid):
+    (:func:`seqnn.calibration.fit_temperature`; multilabel: one per label in class order,
+    :func:`seqnn.calibration.fit_label_temperatures`); ``None`` for other tasks or no
+    labels."""
+    task = model_task(model)
+    if (task not in ("binary", "multiclass", "multilabel") or valid.labels is None
+            or not len(valid)):
         return None
     pred = predict_dataset(model, valid, batch_size=max(config.batch_size, 64), device=device,
                            max_len=config.max_len, truncate=config.truncate)
+    if task == "multilabel":
+        return fit_label_temperatures(pred["outputs"], np.asarray(valid.labels))
     return fit_temperature(pred["outputs"], np.asarray(valid.labels, np.int64))
 
 
 def evaluate_run(model: nn.Module, train: EncodedDataset, valid: EncodedDataset,
                  test: EncodedDataset | None, config: TrainConfig, device: torch.device,
                  out: Path, notes: list[str] | None = None,
-                 thresholds: list[float] | None = None) -> dict[str, Any]:
+                 thresholds: list[float] | None = None,
+                 label_temperatures: list[float] | None = None) -> dict[str, Any]:
     """Metrics of a trained model on train, valid and ``test`` (when given), written to
     ``out`` as ``metrics.json`` (with ``notes`` as ``"warnings"``) and ``predictions.tsv``
-    (multilabel: with the per-label ``thresholds`` of :func:`valid_thresholds`)."""
+    (multilabel: calibrated by ``label_temperatures`` and decided by the per-label
+    ``thresholds`` of :func:`valid_thresholds`)."""
     splits = {"train": train, "valid": valid, **({"test": test} if test is not None else {})}
     return evaluate_splits(model, splits, batch_size=max(config.batch_size, 64), device=device,
                            max_len=config.max_len, truncate=config.truncate, out_dir=out,
-                           notes=notes, thresholds=thresholds)
+                           notes=notes, thresholds=thresholds,
+                           label_temperatures=label_temperatures)
 
 
 def valid_thresholds(model: nn.Module, valid: EncodedDataset, config: TrainConfig,
-                     device: torch.device) -> list[float] | None:
+                     device: torch.device,
+                     temperatures: list[float] | None = None) -> list[float] | None:
     """Multilabel: the per-label decision thresholds chosen on the validation split
-    (:func:`seqnn.metrics.choose_thresholds`); ``None`` for any other task."""
+    (:func:`seqnn.metrics.choose_thresholds`) on its probabilities calibrated by
+    ``temperatures`` (one per label, from :func:`valid_temperature`); ``None`` for any
+    other task."""
     if model_task(model) != "multilabel" or valid.labels is None or not len(valid):
         return None
     pred = predict_dataset(model, valid, batch_size=max(config.batch_size, 64), device=device,
-                           max_len=config.max_len, truncate=config.truncate)
+                           max_len=config.max_len, truncate=config.truncate,
+                           temperature=1.0 if temperatures is None else list(temperatures))
     return metrics.choose_thresholds(valid.labels, pred["outputs"])
 
 

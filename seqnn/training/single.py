@@ -82,19 +82,23 @@ def finish_model(trainer: Trainer, train: EncodedDataset, valid: EncodedDataset,
                  test: EncodedDataset | None, config: TrainConfig, out: Path, model_name: str,
                  meta: dict[str, Any] | None, notes: list[str] | None,
                  evaluate: bool) -> dict[str, Any] | None:
-    """After training: choose multilabel thresholds and fit the temperature on valid,
+    """After training: fit the temperature (multilabel: one per label) on valid, choose
+    multilabel thresholds on the calibrated valid probabilities,
     evaluate (when asked) and save the model folder; returns the metrics or ``None``.
     Shared by one-process and data-parallel training (there run on rank 0 only)."""
     model = trainer.model
-    thresholds = valid_thresholds(model, valid, config, trainer.device)
+    temperature = valid_temperature(model, valid, config, trainer.device)
+    labelwise = temperature if isinstance(temperature, list) else None  # multilabel
+    thresholds = valid_thresholds(model, valid, config, trainer.device, labelwise)
     metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out, notes,
-                            thresholds) if evaluate else None)
+                            thresholds, labelwise) if evaluate else None)
     if thresholds is not None:  # multilabel: chosen on valid, applied by seqnn predict
         meta = {**(meta or {}), "label_separator": train.label_separator,
                 "thresholds": dict(zip(train.class_names, thresholds, strict=True))}
     record = _model_record(trainer, train, model_name, meta)
-    temperature = valid_temperature(model, valid, config, trainer.device)
-    if temperature is not None:
+    if labelwise is not None:  # label -> T, in class order, as the thresholds
+        record["temperature"] = dict(zip(train.class_names, labelwise, strict=True))
+    elif temperature is not None:
         record["temperature"] = temperature
     save_model(out, model, record)
     return metrics
