@@ -246,7 +246,7 @@ def finish_rows(frame: pd.DataFrame, chunk: Chunk, identity: np.ndarray | None =
     ``threshold``) and the ``;``-joined ``flags`` column to a chunk's prediction table."""
     flags = chunk.flags
     if identity is not None:
-        frame["nearest_identity"] = identity
+        frame["nearest_identity"] = np.round(identity, 4)  # the flag uses the exact value
         flags = [f + ["extrapolating"] if ident < threshold else f
                  for f, ident in zip(flags, identity.tolist(), strict=True)]
     frame["flags"] = [";".join(f) for f in flags]

@@ -80,7 +80,8 @@ class Reliability:
         if identity is not None:
             expected = self.record.get("expected", {})
             frame.insert(at, f"expected_{self.record['metric']}",
-                         [expected.get(w) for w in where])
+                         [None if (v := expected.get(w)) is None else round(float(v), 4)
+                          for w in where])
             at += 1
         if self.coverage is None:
             return frame
