@@ -52,8 +52,8 @@ from torch.utils.data import DataLoader
 
 from ..config import TrainConfig
 from ..data.encoding import EncodedDataset
-from ..errors import ConfigError, TrainingError
-from ..layout import HISTORY, member_dir
+from ..errors import ConfigError
+from ..layout import member_dir
 from ..runtime.batches import make_loader
 from ..runtime.device import autocast, limit_primitive_cache, select_device
 from ..runtime.forward import batch_loss, batch_outputs, run_model, to_device
@@ -61,8 +61,7 @@ from ..runtime.shards import RankBatchSampler, shard_indices
 from .ensemble import train_ensemble
 from .evaluation import split_metrics
 from .loop import Trainer, _gather
-from .single import _finite, finish_model, train_single
-from .state import load_state
+from .single import finish_model, restore_state, run_summary, train_single
 
 log = logging.getLogger("seqnn.train")
 #: how long a rank waits for the others in one collective: data-parallel steps are short,
@@ -241,14 +240,7 @@ def train_data_parallel(
         cfg = config if me == 0 else replace(config, quiet=True)
         trainer = DistributedTrainer(train, valid, model_name, model_params, cfg, out,
                                      rank=me, world=world)
-        state = load_state(out) if resume else None
-        if state is not None:
-            try:
-                trainer.restore(state)
-            except TrainingError as exc:
-                if not restart_on_change:
-                    raise
-                log.warning("starting afresh: %s", exc)
+        restore_state(trainer, out, resume, restart_on_change)
         if me == 0:
             log.info("data-parallel over %d processes (%s), %d records per global batch",
                      world, backend, config.batch_size)
@@ -257,12 +249,7 @@ def train_data_parallel(
     if me == 0:
         metrics = finish_model(trainer, train, valid, test, config, out, model_name, meta,
                                notes, evaluate)
-    return {
-        "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
-        "monitor": trainer.monitor, "epochs_run": trainer.epoch,
-        "stopped_early": trainer.stopped_early, "history": str(out / HISTORY),
-        "model_dir": str(out), "metrics": metrics,
-    }
+    return run_summary(trainer, out, metrics)
 
 
 def train_members_spread(

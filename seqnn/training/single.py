@@ -59,17 +59,29 @@ def train_single(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(train, valid, model_name, model_params, config, out)
-    state = load_state(out) if resume else None
-    if state is not None:
-        try:
-            trainer.restore(state)
-        except TrainingError as exc:
-            if not restart_on_change:
-                raise
-            log.warning("starting afresh: %s", exc)
+    restore_state(trainer, out, resume, restart_on_change)
     trainer.fit()
     metrics = finish_model(trainer, train, valid, test, config, out, model_name, meta, notes,
                            evaluate)
+    return run_summary(trainer, out, metrics)
+
+
+def restore_state(trainer: Trainer, out: Path, resume: bool, restart_on_change: bool) -> None:
+    """With ``resume``, continue from ``out``'s ``state.pt`` when there is one; a state from
+    other data or settings raises, or (``restart_on_change``) is logged and ignored."""
+    state = load_state(out) if resume else None
+    if state is None:
+        return
+    try:
+        trainer.restore(state)
+    except TrainingError as exc:
+        if not restart_on_change:
+            raise
+        log.warning("starting afresh: %s", exc)
+
+
+def run_summary(trainer: Trainer, out: Path, metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """What a training function returns: best epoch and metric, epochs run, the files."""
     return {
         "best_epoch": trainer.best_epoch, "best_metric": _finite(trainer.best_value),
         "monitor": trainer.monitor, "epochs_run": trainer.epoch,
