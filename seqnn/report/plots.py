@@ -176,8 +176,11 @@ def plot_roc_pr(predictions_tsv: PathLike, class_names: Sequence[str] | None,
     save_png(fig, path)
 
 
-def plot_scatter(predictions_tsv: PathLike, path: PathLike, split: str = "test") -> None:
-    """Regression: predicted vs true on ``split`` (train in grey behind), with y = x."""
+def numeric_predictions(predictions_tsv: PathLike,
+                        split: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regression ``predictions.tsv`` with numeric ``true``/``predicted`` (rows without
+    both dropped), and its ``split`` part; raises :class:`PlotUnavailable` when that part
+    is empty."""
     df = read_predictions(predictions_tsv, None)
     df = df.assign(true=pd.to_numeric(df["true"], errors="coerce"),
                    predicted=pd.to_numeric(df["predicted"], errors="coerce")).dropna(
@@ -185,6 +188,12 @@ def plot_scatter(predictions_tsv: PathLike, path: PathLike, split: str = "test")
     part = df[df["split"] == split] if "split" in df.columns else df
     if part.empty:
         raise PlotUnavailable(f"{predictions_tsv}: no numeric predictions for {split!r}")
+    return df, part
+
+
+def plot_scatter(predictions_tsv: PathLike, path: PathLike, split: str = "test") -> None:
+    """Regression: predicted vs true on ``split`` (train in grey behind), with y = x."""
+    df, part = numeric_predictions(predictions_tsv, split)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE)
     if "split" in df.columns and split != "train":

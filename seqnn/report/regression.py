@@ -22,12 +22,11 @@ from .figures import (
     PathLike,
     PlotUnavailable,
     pyplot,
-    read_predictions,
     read_tsv,
     save_png,
 )
 from .html import Plots, as_dict, esc, fmt, html_table
-from .plots import plot_scatter
+from .plots import numeric_predictions, plot_scatter
 from .results import Results
 
 
@@ -43,13 +42,7 @@ def plot_scatter_by_identity(predictions_tsv: PathLike, nearest_tsv: PathLike, p
     """Predicted vs true on ``split`` (train in grey behind), points coloured by identity
     bin to the nearest training sequence, each bin's n and Spearman in the legend; the
     title gives the split's Spearman and, when known, its interval ``ci``."""
-    df = read_predictions(predictions_tsv, None)
-    df = df.assign(true=pd.to_numeric(df["true"], errors="coerce"),
-                   predicted=pd.to_numeric(df["predicted"], errors="coerce")).dropna(
-                       subset=["true", "predicted"])
-    part = df[df["split"] == split] if "split" in df.columns else df
-    if part.empty:
-        raise PlotUnavailable(f"{predictions_tsv}: no numeric predictions for {split!r}")
+    df, part = numeric_predictions(predictions_tsv, split)
     nearest = read_tsv(nearest_tsv)
     if not {"id", "identity"} <= set(nearest.columns):
         raise PlotUnavailable(f"{nearest_tsv}: no 'id' and 'identity' columns")
