@@ -44,7 +44,11 @@ from ..data.profiles import profile_distances
 from .cnn import ConvStack
 from .layers import ACTIVATIONS, SeqModel, check_choice
 from .registry import register_model
-from .sampling import check_sampling, chunks, normal, sample_categorical, tokens_to_strings
+from .sampling import (
+    sample_categorical,
+    sample_sequences,
+    tokens_to_strings,
+)
 
 #: symbols per position: the end symbol (token 0) and the 20 standard residues
 N_SYMBOLS = 21
@@ -196,13 +200,6 @@ class GAN(SeqModel):
     def generate(self, n: int, *, temperature: float = 1.0,
                  generator: torch.Generator | None = None) -> list[str]:
         """``n`` new sequences; ``generator`` (CPU) makes them reproducible."""
-        check_sampling(n, temperature)
-        gen = generator if generator is not None else torch.Generator().manual_seed(0)
-        was_training, out = self.training, []
-        self.eval()
-        device = next(self.parameters()).device
-        for size in chunks(n):
-            logits = self.logits(normal((size, self.latent_dim), gen, device))
-            out += tokens_to_strings(sample_categorical(logits, temperature, gen))
-        self.train(was_training)
-        return out
+        return sample_sequences(
+            self, n, temperature, generator,
+            lambda z, gen: sample_categorical(self.logits(z), temperature, gen))

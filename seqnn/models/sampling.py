@@ -8,6 +8,8 @@ argmax, ``T = 1`` the model's distribution, ``T > 1`` flatter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -55,4 +57,26 @@ def chunks(n: int) -> list[int]:
     return [min(CHUNK, n - i) for i in range(0, n, CHUNK)]
 
 
-__all__ = ["check_sampling", "chunks", "normal", "sample_categorical", "tokens_to_strings"]
+@torch.no_grad()
+def sample_sequences(model: torch.nn.Module, n: int, temperature: float,
+                     generator: torch.Generator | None,
+                     draw: Callable[[torch.Tensor, torch.Generator], torch.Tensor]) -> list[str]:
+    """The sampling loop of a generative ``model``: check the arguments, then per chunk of
+    at most :data:`CHUNK` sequences draw latent noise ``(size, model.latent_dim)`` and turn
+    it into token rows with ``draw(z, generator)``; in eval mode, restored afterwards.
+    Without ``generator`` the seed is 0."""
+    check_sampling(n, temperature)
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    was_training, out = model.training, []
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        for size in chunks(n):
+            out += tokens_to_strings(draw(normal((size, model.latent_dim), gen, device), gen))
+    finally:
+        model.train(was_training)
+    return out
+
+
+__all__ = ["check_sampling", "chunks", "normal", "sample_categorical", "sample_sequences",
+           "tokens_to_strings"]

@@ -29,7 +29,10 @@ from torch import nn
 from .autoencoder import Autoencoder
 from .layers import masked_pool
 from .registry import register_model
-from .sampling import check_sampling, chunks, normal, sample_categorical, tokens_to_strings
+from .sampling import (
+    sample_categorical,
+    sample_sequences,
+)
 
 #: width of the length head's hidden layer
 LENGTH_HIDDEN = 64
@@ -120,17 +123,10 @@ class VAE(Autoencoder):
                  generator: torch.Generator | None = None) -> list[str]:
         """``n`` new sequences sampled from the prior (module doc); ``generator`` (CPU)
         makes them reproducible."""
-        check_sampling(n, temperature)
-        gen = generator if generator is not None else torch.Generator().manual_seed(0)
-        was_training, out = self.training, []
-        self.eval()
-        device = next(self.parameters()).device
-        for size in chunks(n):
-            z = normal((size, self.latent_dim), gen, device)
+        def draw(z: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
             lengths = sample_categorical(self.length_head(z), temperature, gen) + 1
-            mask = torch.arange(int(lengths.max()), device=device)[None, :] < lengths[:, None]
+            mask = torch.arange(int(lengths.max()), device=z.device)[None, :] < lengths[:, None]
             logits = self.decode(z, mask)[:, 1:21]  # the 20 standard residues
-            tokens = (sample_categorical(logits, temperature, gen) + 1) * mask
-            out += tokens_to_strings(tokens)
-        self.train(was_training)
-        return out
+            return (sample_categorical(logits, temperature, gen) + 1) * mask
+
+        return sample_sequences(self, n, temperature, generator, draw)
