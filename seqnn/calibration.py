@@ -83,13 +83,20 @@ def reliability(probs: np.ndarray, y: np.ndarray, bins: int = DEFAULT_BINS) -> d
     ``count``, as lists."""
     probs, y = np.asarray(probs, np.float64), np.asarray(y, np.int64)
     conf, hit = probs.max(1), (probs.argmax(1) == y).astype(float)
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    out: dict[str, list] = {"confidence": [], "accuracy": [], "count": []}
+    return _binned(conf, hit, bins, "confidence", "accuracy")
+
+
+def _binned(score: np.ndarray, outcome: np.ndarray, bins: int, score_key: str,
+            outcome_key: str) -> dict:
+    """``score`` in [0, 1] binned into ``bins`` equal widths; per non-empty bin the mean
+    score (``score_key``), the mean ``outcome`` (``outcome_key``) and the ``count``."""
+    which = np.minimum((score * bins).astype(int), bins - 1)
+    out: dict[str, list] = {score_key: [], outcome_key: [], "count": []}
     for b in range(bins):
         sel = which == b
         if sel.any():
-            out["confidence"].append(float(conf[sel].mean()))
-            out["accuracy"].append(float(hit[sel].mean()))
+            out[score_key].append(float(score[sel].mean()))
+            out[outcome_key].append(float(outcome[sel].mean()))
             out["count"].append(int(sel.sum()))
     return out
 
@@ -142,15 +149,7 @@ def binary_reliability(p: np.ndarray, y: np.ndarray, bins: int = DEFAULT_BINS) -
     over [0, 1]; per non-empty bin the mean ``probability``, the ``positive`` share and
     the ``count``, as lists."""
     p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    out: dict[str, list] = {"probability": [], "positive": [], "count": []}
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            out["probability"].append(float(p[sel].mean()))
-            out["positive"].append(float(y[sel].mean()))
-            out["count"].append(int(sel.sum()))
-    return out
+    return _binned(p, y, bins, "probability", "positive")
 
 
 def binary_ece(p: np.ndarray, y: np.ndarray, bins: int = DEFAULT_BINS) -> float | None:
