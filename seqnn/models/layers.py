@@ -93,6 +93,19 @@ class InputLayer(nn.Module):
         h = self.embedding(x) if self.embedding is not None else F.embedding(x, self.table)
         return (h * mask.unsqueeze(-1).to(h.dtype)).transpose(1, 2).contiguous()
 
+    def tokens_onehot(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Tokens ``(N, L)`` -> ``(N, N_TOKENS - 1, L)`` one-hot of every token but pad, zero
+        at padded positions; with :attr:`token_table` ``T`` (``(N_TOKENS - 1, C)``),
+        ``T.T @ tokens_onehot`` is :meth:`forward`."""
+        hot = F.one_hot(x.long(), N_TOKENS)[..., PAD_ID + 1:] * mask.unsqueeze(-1)
+        return hot.to(self.token_table.dtype).transpose(1, 2).contiguous()
+
+    @property
+    def token_table(self) -> torch.Tensor:
+        """``(N_TOKENS - 1, C)``: the features of every token but pad (pad's are zero)."""
+        table = self.embedding.weight if self.embedding is not None else self.table
+        return table[PAD_ID + 1:]
+
 
 # ----------------------------------------------------------------------------- activations
 

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..data.alphabet import N_CHANNELS
-from .cnn import ConvBlock
+from .cnn import ConvBlock, input_and_conv
 from .layers import (
     ACTIVATIONS,
     POOLS,
@@ -131,9 +131,10 @@ class RNN(SeqModel):
 
     def embed(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Tokens ``(N, L)``, mask ``(N, L)`` -> pooled recurrent representation ``(N, D)``."""
-        h = self.inputs(x, mask)
         if self.conv is not None:
-            h = self.conv(h, mask)
+            h = input_and_conv(self.inputs, self.conv, x, mask)
+        else:
+            h = self.inputs(x, mask)
         h, pooled_mask = masked_max_pool1d(h, mask, self.conv_pool)
         state = self.encoder(h, pooled_mask)
         if self.composition:
