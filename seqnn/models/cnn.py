@@ -109,7 +109,7 @@ class ConvBlock(nn.Module):
         the arithmetic when the table is wider than the alphabet, and no gradient for the
         input. Needs ``residual=False`` (the skip would need the features themselves)."""
         conv = self.conv
-        weight = torch.einsum("oek,ve->ovk", conv.weight, table)
+        weight = torch.einsum("oek,ve->ovk", conv.weight, table).contiguous()
         h = F.conv1d(hot, weight, conv.bias, conv.stride, conv.padding, conv.dilation,
                      conv.groups)
         return self._finish(h, None, mask)

@@ -60,7 +60,7 @@ from ..runtime.forward import batch_loss, batch_outputs, run_model, to_device
 from ..runtime.shards import RankBatchSampler, shard_indices
 from .ensemble import train_ensemble
 from .evaluation import split_metrics
-from .loop import Trainer, _gather
+from .loop import Trainer, gather_outputs
 from .single import finish_model, restore_state, run_summary, train_single
 
 log = logging.getLogger("seqnn.train")
@@ -184,7 +184,7 @@ class DistributedTrainer(Trainer):
         gathered = _all_gather((parts, total, n))
         parts = [p for g in gathered for p in g[0]]
         total, n = sum(g[1] for g in gathered), sum(g[2] for g in gathered)
-        outputs = _gather(parts, len(self.train_ds))
+        outputs = gather_outputs(parts, len(self.train_ds))
         metrics = split_metrics(self.task, self.train_ds.labels, outputs, self.train_ds.class_names)
         return total / max(n, 1), metrics, n
 
@@ -201,7 +201,7 @@ class DistributedTrainer(Trainer):
         parts = [(idx, o) for idx, o, _ in gathered if len(idx)]
         counted = [(len(idx), v) for idx, _, v in gathered if len(idx) and not math.isnan(v)]
         count = sum(k for k, _ in counted)
-        return _gather(parts, len(self.valid_ds)), (
+        return gather_outputs(parts, len(self.valid_ds)), (
             sum(k * v for k, v in counted) / count if count else math.nan)
 
     def _after_epoch(self, value: float) -> None:
@@ -270,7 +270,7 @@ def train_members_spread(
     for i in range(me, config.ensemble, world):
         member = replace(config, ensemble=1, seed=config.seed + i, device=member_device)
         mine.append(train_single(train, valid, config=member, out_dir=member_dir(Path(out_dir), i),
-                                 evaluate=False, **member_args))
+                                 evaluate=False, order_seed=config.seed, **member_args))
     import torch.distributed as dist
 
     with process_group("gloo", MEMBERS_TIMEOUT):

@@ -8,12 +8,13 @@ space) is saved in ``out_dir`` like any model, with ``"ensemble": k``, the membe
 epochs and ``"ensemble_seeds"`` added to ``model.json``; ``out_dir/history.csv`` stacks the
 members' histories with a ``member`` column.
 
-The members train one after another, not stacked into one vectorised network
-(``torch.func`` ``vmap``): on the 2-core CPU that was measured slower than taking turns
-(1.14x for the mlp, 1.24x for the cnn; batch norm's running statistics fall back to a loop),
-and the rnn cannot be vectorised at all (packed sequences need the lengths as Python
-integers; ``aten::lstm`` has no batching rule). ``benchmarks/bench_ensemble.py`` and
-``benchmarks/README.md`` ("Ensembles") have the figures.
+Member ``i`` draws its weights and dropout from ``seed + i``; all members see the batches
+in the order of ``seed``. Where the family can be stacked (the ``rnn``, see
+:mod:`seqnn.models.stacked`) and the device is the CPU, the members train together, one
+stacked pass per batch (:mod:`seqnn.training.together`); otherwise one after another. Both
+give the same members within float rounding; ``together=False`` forces the second.
+``benchmarks/bench_ensemble.py`` and ``benchmarks/README.md`` ("Ensembles") have the
+figures (``torch.func.vmap`` over the members was measured slower than taking turns).
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 
 from ..config import TrainConfig
 from ..data.encoding import EncodedDataset
 from ..data.files import write_table
 from ..layout import HISTORY, member_dir
+from ..models import get_model
 from ..models.ensemble import Ensemble
+from ..models.stacked import stack_refusal
 from ..runtime.checkpoint import load_model, save_model
 from ..runtime.device import select_device
 from .evaluation import evaluate_run, valid_temperature, valid_thresholds
-from .single import train_single
+from .loop import n_outputs_for
+from .single import finish_model, new_trainer, run_summary, train_single
+from .together import MemberRandom, fit_together
 
 
 def train_ensemble(
@@ -45,6 +51,7 @@ def train_ensemble(
     test: EncodedDataset | None = None,
     evaluate: bool = True,
     notes: list[str] | None = None,
+    together: bool = True,
     **member_args: Any,
 ) -> dict[str, Any]:
     """Train ``config.ensemble`` members and save their average; same contract and summary
@@ -57,12 +64,9 @@ def train_ensemble(
         raise ValueError("ensemble > 1 needs a supervised task: an autoencoder's "
                          "reconstructions are not averaged")
     out = Path(out_dir)
-    summaries, members, histories, record = [], [], [], {}
-    for i in range(config.ensemble):
-        member_config = replace(config, ensemble=1, seed=config.seed + i)
-        summary = train_single(train, valid, config=member_config, out_dir=member_dir(out, i),
-                              evaluate=False, **member_args)
-        summaries.append(summary)
+    summaries = _train_members(train, valid, config, out, together, member_args)
+    members, histories, record = [], [], {}
+    for i, summary in enumerate(summaries):
         member, member_meta = load_model(summary["model_dir"])
         members.append(member)
         record = record or member_meta  # model.json of the first member
@@ -101,3 +105,48 @@ def train_ensemble(
         "history": str(out / HISTORY), "model_dir": str(out), "metrics": metrics,
         "members": summaries,
     }
+
+
+def _train_members(train: EncodedDataset, valid: EncodedDataset, config: TrainConfig,
+                   out: Path, together: bool, member_args: dict[str, Any]
+                   ) -> list[dict[str, Any]]:
+    """Train (or resume) every member into ``members/<i>/``, together where possible
+    (module doc); their :func:`~seqnn.training.single.run_summary` s."""
+    configs = [replace(config, ensemble=1, seed=config.seed + i) for i in range(config.ensemble)]
+    if not (together and _stackable(train, config, member_args)):
+        return [train_single(train, valid, config=c, out_dir=member_dir(out, i), evaluate=False,
+                             order_seed=config.seed, **member_args)
+                for i, c in enumerate(configs)]
+    args = dict(member_args)
+    name, params = args.pop("model_name"), args.pop("model_params")
+    resume, restart = args.pop("resume", False), args.pop("restart_on_change", False)
+    meta = args.pop("meta", None)
+    if args:
+        raise TypeError(f"unexpected arguments {sorted(args)}")
+    trainers, randoms = [], []
+    for i, c in enumerate(configs):
+        trainers.append(new_trainer(train, valid, name, params, c, member_dir(out, i), resume,
+                                    restart, order_seed=config.seed))
+        randoms.append(MemberRandom())
+    fit_together(trainers, randoms)
+    summaries = []
+    for i, (trainer, random) in enumerate(zip(trainers, randoms, strict=True)):
+        with random.active():
+            finish_model(trainer, train, valid, None, configs[i], member_dir(out, i), name,
+                         meta, None, False)
+        summaries.append(run_summary(trainer, member_dir(out, i), None))
+    return summaries
+
+
+def _stackable(train: EncodedDataset, config: TrainConfig, member_args: dict[str, Any]) -> bool:
+    """Whether the members can train together: the CPU and a family that stacks (built on
+    the meta device to find out)."""
+    if select_device(config.device).type != "cpu":
+        return False
+    try:
+        with torch.device("meta"):
+            probe = get_model(member_args["model_name"], n_outputs=n_outputs_for(train),
+                              task=train.task, **member_args["model_params"])
+    except (KeyError, ValueError, TypeError):
+        return False  # the sequential path reports what is wrong, as for one network
+    return stack_refusal([probe]) is None

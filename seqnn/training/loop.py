@@ -73,7 +73,10 @@ class Trainer:
     """One training run of one network; holds everything a ``state.pt`` stores."""
 
     def __init__(self, train: EncodedDataset, valid: EncodedDataset, model_name: str,
-                 model_params: dict[str, Any], config: TrainConfig, out_dir: Path):
+                 model_params: dict[str, Any], config: TrainConfig, out_dir: Path,
+                 order_seed: int | None = None):
+        """``order_seed`` seeds the batch order (default: ``config.seed``, which also seeds
+        the weights and dropout); an ensemble's members share their ensemble's."""
         self.cfg, self.out_dir, self.train_ds, self.valid_ds = config, out_dir, train, valid
         self.device = select_device(config.device)
         self.model = _build_model(model_name, model_params, train, config.seed).to(self.device)
@@ -106,12 +109,14 @@ class Trainer:
         pin = self.device.type == "cuda"
         common = {"batch_size": config.batch_size, "max_len": config.max_len,
                   "truncate": config.truncate, "num_workers": config.num_workers, "pin_memory": pin}
-        self.loader, self.sampler = make_loader(train, shuffle=True, seed=config.seed, **common)
+        order = config.seed if order_seed is None else order_seed
+        self.loader, self.sampler = make_loader(train, shuffle=True, seed=order, **common)
         self.valid_loader = make_loader(valid, shuffle=False, **common)[0]
         self.fingerprint = json.dumps({
             "model": model_name, "params": self.model.config, "train": dataset_hash(train),
             "valid": dataset_hash(valid),
             **{k: v for k, v in asdict(config).items() if k not in RESUMABLE_CHANGES},
+            **({} if order_seed is None else {"order_seed": order_seed}),
         }, sort_keys=True)
         self.epoch, self.best_epoch, self.bad_epochs = 0, 0, 0
         self.best_value: float | None = None
@@ -179,7 +184,7 @@ class Trainer:
         # the bar is updated by hand, never wrapped around the loader: wrapping changes how
         # the loader is iterated, and so torch's random state, so results would depend on
         # whether stderr is a terminal
-        bar = _progress_bar(len(self.loader), self.epoch + 1, self.cfg.epochs, self.cfg.quiet)
+        bar = progress_bar(len(self.loader), self.epoch + 1, self.cfg.epochs, self.cfg.quiet)
         try:
             for b, cpu_batch in enumerate(self.loader):
                 batch = to_device(cpu_batch, self.device)
@@ -196,7 +201,7 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
-        outputs = _gather(parts, len(self.train_ds))
+        outputs = gather_outputs(parts, len(self.train_ds))
         metrics = split_metrics(self.task, self.train_ds.labels, outputs, self.train_ds.class_names)
         return total / max(n, 1), metrics, n
 
@@ -213,6 +218,10 @@ class Trainer:
     def _step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        self.apply_step()
+
+    def apply_step(self) -> None:
+        """After the backward pass: clip, step the optimiser, update the weight average."""
         if self.cfg.grad_clip:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
@@ -245,8 +254,15 @@ class Trainer:
     def run_epoch(self) -> None:
         start = time.perf_counter()
         lr = self.optimizer.param_groups[0]["lr"]
-        train_loss, train_metrics, n = self.train_epoch()
-        train_seconds = time.perf_counter() - start
+        trained = self.train_epoch()
+        self.end_epoch(trained, start, time.perf_counter() - start, lr)
+
+    def end_epoch(self, trained: tuple[float, dict[str, Any], int], start: float,
+                  train_seconds: float, lr: float) -> None:
+        """Validate, step the scheduler and early stopping, record the epoch's history row
+        (``trained``: :meth:`train_epoch`'s result; ``start`` the epoch's start time) and
+        log it."""
+        train_loss, train_metrics, n = trained
         out, valid_loss = self.validate()
         valid = self.valid_ds
         valid_metrics = split_metrics(self.task, valid.labels, out, valid.class_names, valid_loss)
@@ -291,21 +307,30 @@ class Trainer:
         write_table(pd.DataFrame(self.history), self.out_dir / HISTORY)
 
     def fit(self) -> None:
-        while not self.stopped_early and self.epoch < self.cfg.epochs:
+        while self.running:
             self.run_epoch()
             self.save()
+        self.keep_best()
+
+    @property
+    def running(self) -> bool:
+        """Epochs left and not stopped early."""
+        return not self.stopped_early and self.epoch < self.cfg.epochs
+
+    def keep_best(self) -> None:
+        """Load the best epoch's weights into the model (after the last epoch)."""
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
 
 
-def _gather(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+def gather_outputs(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
     out = np.zeros((n, *parts[0][1].shape[1:]), dtype=parts[0][1].dtype)
     for index, values in parts:
         out[index] = values
     return out
 
 
-def _progress_bar(n_batches: int, epoch: int, epochs: int, quiet: bool) -> Any:
+def progress_bar(n_batches: int, epoch: int, epochs: int, quiet: bool) -> Any:
     """A batch bar for one epoch on a terminal (erased when done), else ``None``."""
     if quiet or not sys.stderr.isatty():
         return None
@@ -319,4 +344,4 @@ def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-__all__ = ["RESUMABLE_CHANGES", "Trainer", "n_outputs_for"]
+__all__ = ["RESUMABLE_CHANGES", "Trainer", "gather_outputs", "n_outputs_for", "progress_bar"]

@@ -47,23 +47,35 @@ def train_single(
     evaluate: bool = True,
     restart_on_change: bool = False,
     notes: list[str] | None = None,
+    order_seed: int | None = None,
 ) -> dict[str, Any]:
     """Train one network (``config.ensemble`` is not looked at) on splits that
     :func:`check_splits` accepted; the contract and the summary of
     :func:`seqnn.training.run.train_model`. ``notes`` (the warnings of :func:`check_splits`)
     go into ``metrics.json``. ``metrics.json`` is written before the model and
-    ``model.json`` last, so that a crash never leaves weights without metrics."""
-    limit_primitive_cache()
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    ``model.json`` last, so that a crash never leaves weights without metrics.
+    ``order_seed``: the batch order's seed (:class:`~seqnn.training.loop.Trainer`)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(train, valid, model_name, model_params, config, out)
-    restore_state(trainer, out, resume, restart_on_change)
+    trainer = new_trainer(train, valid, model_name, model_params, config, out, resume,
+                          restart_on_change, order_seed)
     trainer.fit()
     metrics = finish_model(trainer, train, valid, test, config, out, model_name, meta, notes,
                            evaluate)
     return run_summary(trainer, out, metrics)
+
+
+def new_trainer(train: EncodedDataset, valid: EncodedDataset, model_name: str,
+                model_params: dict[str, Any], config: TrainConfig, out: Path, resume: bool,
+                restart_on_change: bool, order_seed: int | None = None) -> Trainer:
+    """A :class:`Trainer` writing to ``out`` (created), resumed from its ``state.pt`` as
+    :func:`restore_state` says, with torch's threads and primitive cache set up."""
+    limit_primitive_cache()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(train, valid, model_name, model_params, config, out, order_seed)
+    restore_state(trainer, out, resume, restart_on_change)
+    return trainer
 
 
 def restore_state(trainer: Trainer, out: Path, resume: bool, restart_on_change: bool) -> None:
