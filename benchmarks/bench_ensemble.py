@@ -167,7 +167,7 @@ def full_runs(k: int, threads: int, seed: int) -> None:
     print(f"AMP Scanner published split: {len(train)} train, {len(valid)} valid peptides; "
           f"{threads} threads; load average at start {os.getloadavg()[0]:.1f}\n")
     print("| variant | wall s | x one network | epochs run (per member) | "
-          "best valid accuracy (per member) |")
+          "best valid MCC, the monitored metric (per member) |")
     print("|---|---:|---:|---|---|")
     one = None
     with tempfile.TemporaryDirectory() as tmp:

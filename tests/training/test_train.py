@@ -503,9 +503,11 @@ def test_ensemble_averages_members_saves_and_resumes(data, tmp_path):
     meta = json.loads((out / "model.json").read_text())
     assert (meta["model"], meta["ensemble"], meta["ensemble_seeds"]) == ("mlp", 3, [3, 4, 5])
     assert meta["member_best_epochs"] == [s["best_epoch"] for s in summary["members"]]
-    # each member is the plain run with its own seed
-    solo = train_model(train, valid, model_name="mlp", model_params=MLP, config=cfg(seed=4),
-                       out_dir=tmp_path / "solo", evaluate=False)
+    # each member is the plain run with its own seed and the ensemble's batch order
+    from seqnn.training.single import train_single
+
+    solo = train_single(train, valid, model_name="mlp", model_params=MLP, config=cfg(seed=4),
+                        out_dir=tmp_path / "solo", evaluate=False, order_seed=3)
     assert_same_weights(weights_of(out / "members" / "1"), weights_of(Path(solo["model_dir"])))
     # the saved ensemble predicts the mean of its members' probabilities
     model, _ = load_model(out)
