@@ -15,6 +15,8 @@ Each step's wall time, CPU time (user + system of the step and every process it 
 for: on a busy shared machine the steadier number) and peak resident memory (``ru_maxrss``
 from ``wait4``: the largest single process of the step, e.g. ``mmseqs``) are printed as a
 markdown table. ``--linclust-above`` is the split block's threshold (default: seqnn's, 50,000).
+``--steps ingest encode`` runs only those steps (``encode`` needs only ``ingest``'s table):
+how ingest and encode scale where the whole chain does not fit in the time.
 
     PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/bench_scale.py --sizes 10000 100000
 """
@@ -122,6 +124,8 @@ def main() -> None:
     ap.add_argument("--linclust-above", type=int, default=None)
     ap.add_argument("--workdir", default=None, help="where the data are generated (removed)")
     ap.add_argument("--log", default="bench_scale.log")
+    ap.add_argument("--steps", nargs="+", default=None,
+                    help="run only these steps, e.g. ingest encode (default: all, in order)")
     args = ap.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     print("| N | step | wall s | CPU s | CPU s per 1k proteins | peak RSS MB | notes |\n"
@@ -137,6 +141,8 @@ def main() -> None:
             print(f"| {n:,} | (generate: {residues:,} residues) | "
                   f"{time.perf_counter() - t0:.0f} | | | | |", flush=True)
             for name, cmd in steps(d, fasta, args.threads, args.linclust_above).items():
+                if args.steps is not None and name.split()[0] not in args.steps:
+                    continue
                 r = run_step(cmd, Path(args.log), env)
                 note = ""
                 if name == "split":

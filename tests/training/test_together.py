@@ -109,3 +109,19 @@ def test_stack_refusal_names_what_cannot_be_stacked(change, reason):
     model = get_model("rnn", n_outputs=1, task="binary", **{**RNN, **change})
     assert reason in stack_refusal([model])
     assert "only the rnn" in stack_refusal([get_model("cnn", n_outputs=1, task="binary")])
+
+
+@pytest.mark.parametrize("task,extra", [
+    ("regression", {"ema": 0.9, "scheduler": "plateau"}),
+    ("binary", {"class_weights": "balanced", "grad_clip": 0.05}),
+])
+def test_together_equals_one_after_another_with_other_settings(task, extra, tmp_path):
+    train, valid = make_ds(30, 4, task), make_ds(12, 5, task)
+    params = {**RNN, "input": "onehot", "composition": False, "head_hidden": 0}
+    runs = []
+    for together in (True, False):
+        out = tmp_path / str(together)
+        train_ensemble(train, valid, config=cfg(epochs=3, ensemble=2, **extra), out_dir=out,
+                       model_name="rnn", model_params=params, together=together)
+        runs.append(_members(out, k=2))
+    _same(*runs)
