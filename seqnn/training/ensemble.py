@@ -139,14 +139,14 @@ def _train_members(train: EncodedDataset, valid: EncodedDataset, config: TrainCo
 
 
 def _stackable(train: EncodedDataset, config: TrainConfig, member_args: dict[str, Any]) -> bool:
-    """Whether the members can train together: the CPU and a family that stacks (built on
-    the meta device to find out)."""
-    if select_device(config.device).type != "cpu":
+    """Whether the members can train together: the CPU and a family that stacks (a probe
+    model built to find out, its random state kept out of the members')."""
+    if select_device(config.device).type != "cpu" or member_args.get("model_name") != "rnn":
         return False
     try:
-        with torch.device("meta"):
-            probe = get_model(member_args["model_name"], n_outputs=n_outputs_for(train),
-                              task=train.task, **member_args["model_params"])
+        with torch.random.fork_rng():
+            probe = get_model("rnn", n_outputs=n_outputs_for(train), task=train.task,
+                              **member_args["model_params"])
     except (KeyError, ValueError, TypeError):
         return False  # the sequential path reports what is wrong, as for one network
     return stack_refusal([probe]) is None

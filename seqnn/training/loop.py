@@ -258,12 +258,13 @@ class Trainer:
         self.end_epoch(trained, start, time.perf_counter() - start, lr)
 
     def end_epoch(self, trained: tuple[float, dict[str, Any], int], start: float,
-                  train_seconds: float, lr: float) -> None:
-        """Validate, step the scheduler and early stopping, record the epoch's history row
-        (``trained``: :meth:`train_epoch`'s result; ``start`` the epoch's start time) and
-        log it."""
+                  train_seconds: float, lr: float,
+                  validated: tuple[np.ndarray, float] | None = None) -> None:
+        """Validate (unless ``validated``, :meth:`validate`'s result, is given), step the
+        scheduler and early stopping, record the epoch's history row (``trained``:
+        :meth:`train_epoch`'s result; ``start`` the epoch's start time) and log it."""
         train_loss, train_metrics, n = trained
-        out, valid_loss = self.validate()
+        out, valid_loss = self.validate() if validated is None else validated
         valid = self.valid_ds
         valid_metrics = split_metrics(self.task, valid.labels, out, valid.class_names, valid_loss)
         value = valid_loss if self.monitor == "loss" else valid_metrics[self.monitor]

@@ -22,10 +22,12 @@ device is not the CPU, the members train one after another with the same seeds a
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..models.stacked import stacked_forward
@@ -72,11 +74,13 @@ def fit_together(trainers: Sequence[Trainer], randoms: Sequence[MemberRandom]) -
         group = [i for i in active if trainers[i].epoch == epoch]
         start = time.perf_counter()
         lrs = [trainers[i].optimizer.param_groups[0]["lr"] for i in group]
-        trained = _train_epoch([trainers[i] for i in group], [randoms[i] for i in group])
+        members = [trainers[i] for i in group]
+        trained = _train_epoch(members, [randoms[i] for i in group])
         seconds = time.perf_counter() - start
-        for i, result, lr in zip(group, trained, lrs, strict=True):
+        validated = _validate(members, [randoms[i] for i in group])
+        for i, result, lr, valid in zip(group, trained, lrs, validated, strict=True):
             with randoms[i].active():
-                trainers[i].end_epoch(result, start, seconds, lr)
+                trainers[i].end_epoch(result, start, seconds, lr, valid)
                 trainers[i].save()
     for t in trainers:
         t.keep_best()
@@ -127,6 +131,39 @@ def _train_epoch(trainers: Sequence[Trainer], randoms: Sequence[MemberRandom]
         metrics = split_metrics(t.task, t.train_ds.labels, outputs, t.train_ds.class_names)
         results.append((totals[i] / max(n, 1), metrics, n))
     return results
+
+
+@torch.no_grad()
+def _validate(trainers: Sequence[Trainer], randoms: Sequence[MemberRandom]
+              ) -> list[tuple[np.ndarray, float]]:
+    """Every member's :meth:`Trainer.validate` result from one stacked pass per validation
+    batch (eval mode: no dropout; the weight averages when ``ema`` is on)."""
+    lead = trainers[0]
+    models = [t.eval_model for t in trainers]
+    loaders = []
+    for model, t, r in zip(models, trainers, randoms, strict=True):
+        model.eval()
+        with r.active():  # the base seed each member's validation draws when alone
+            loaders.append(iter(t.valid_loader))
+    parts: list[list] = [[] for _ in trainers]
+    totals, count = [0.0] * len(trainers), 0
+    for cpu_batch in loaders[0]:
+        batch = to_device(cpu_batch, lead.device)
+        with autocast(lead.device, lead.cfg.amp):
+            raw = stacked_forward(models, batch["x"], batch["mask"], _no_dropout)
+        size = len(cpu_batch["index"])
+        index = cpu_batch["index"].numpy()
+        for i, (model, t) in enumerate(zip(models, trainers, strict=True)):
+            loss = batch_loss(model, raw[i], batch, t.loss_fn)
+            parts[i].append((index, batch_outputs(model, raw[i], batch)))
+            totals[i] += math.nan if loss is None else float(loss) * size
+        count += size
+    return [(gather_outputs(p, len(t.valid_ds)), total / count if count else math.nan)
+            for p, t, total in zip(parts, trainers, totals, strict=True)]
+
+
+def _no_dropout(member: int, shape: tuple[int, ...], p: float) -> torch.Tensor:
+    raise AssertionError("no dropout in eval mode")
 
 
 __all__ = ["MemberRandom", "fit_together"]
