@@ -176,7 +176,7 @@ class DistributedTrainer(Trainer):
             with autocast(self.device, self.cfg.amp):
                 raw = self.net(batch["x"], batch["mask"])
                 loss = batch_loss(self.model, raw, batch, self.loss_fn)
-            self._check_loss(loss, b)
+            self.check_loss(loss, b)
             self._step(loss * (mine * self.world / whole))
             if mine:
                 parts.append((cpu_batch["index"].numpy(), batch_outputs(self.model, raw, batch)))

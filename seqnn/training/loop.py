@@ -191,7 +191,7 @@ class Trainer:
                 with autocast(self.device, self.cfg.amp):
                     raw = self.model(batch["x"], batch["mask"])
                     loss = batch_loss(self.model, raw, batch, self.loss_fn)
-                self._check_loss(loss, b)
+                self.check_loss(loss, b)
                 self._step(loss)
                 size = len(cpu_batch["index"])
                 parts.append((cpu_batch["index"].numpy(), batch_outputs(self.model, raw, batch)))
@@ -205,7 +205,8 @@ class Trainer:
         metrics = split_metrics(self.task, self.train_ds.labels, outputs, self.train_ds.class_names)
         return total / max(n, 1), metrics, n
 
-    def _check_loss(self, loss: Any, b: int) -> None:
+    def check_loss(self, loss: Any, b: int) -> None:
+        """Refuse a loss that is not a finite scalar (batch ``b`` of this epoch), in one line."""
         where = f"epoch {self.epoch + 1}, batch {b + 1}"
         if not torch.is_tensor(loss) or loss.ndim != 0:
             raise TrainingError(f"{where}: the loss function must return a scalar tensor")

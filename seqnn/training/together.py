@@ -110,7 +110,7 @@ def _train_epoch(trainers: Sequence[Trainer], randoms: Sequence[MemberRandom]
                 losses = [batch_loss(t.model, raw[i], batch, t.loss_fn)
                           for i, t in enumerate(trainers)]
             for t, loss in zip(trainers, losses, strict=True):
-                t._check_loss(loss, b)
+                t.check_loss(loss, b)
                 t.optimizer.zero_grad(set_to_none=True)
             torch.stack(losses).sum().backward()
             size = len(cpu_batch["index"])
