@@ -15,8 +15,10 @@ Each step's wall time, CPU time (user + system of the step and every process it 
 for: on a busy shared machine the steadier number) and peak resident memory (``ru_maxrss``
 from ``wait4``: the largest single process of the step, e.g. ``mmseqs``) are printed as a
 markdown table. ``--linclust-above`` is the split block's threshold (default: seqnn's, 50,000).
-``--steps ingest encode`` runs only those steps (``encode`` needs only ``ingest``'s table):
-how ingest and encode scale where the whole chain does not fit in the time.
+``batches`` is one pass over every record in training batches (batch 64, ``max_len`` 1000)
+of the memory-mapped store, without a model: the data path's own memory.
+``--steps ingest encode batches`` runs only those steps (they need no split): how the data
+path scales where the whole chain does not fit in the time.
 
     PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/bench_scale.py --sizes 10000 100000
 """
@@ -41,6 +43,28 @@ FREQ = np.array([8.25, 1.38, 5.46, 6.72, 3.86, 7.07, 2.27, 5.91, 5.80, 9.64, 2.4
                  3.93, 5.53, 6.65, 5.36, 6.86, 1.10, 2.92])
 IDENTITIES = (0.9, 0.7, 0.5, 0.35)
 MOTIF = np.frombuffer(b"RWKRWK", dtype=np.uint8)
+#: ``batches``: one pass over every training-sized batch of the memory-mapped store (no model),
+#: printing how much anonymous memory (``RssAnon``: not the store's file pages) it added
+BATCH_PASS = """
+import sys
+import torch
+from seqnn.data.store import load_encoded
+from seqnn.runtime.batches import make_loader
+
+def anon_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+ds = load_encoded(sys.argv[1])
+before = anon_mb()
+n = 0
+for batch in make_loader(ds, batch_size=64, shuffle=True, seed=0, max_len=1000)[0]:
+    n += len(batch["index"])
+print(f"batches: {n} records; RssAnon {before:.1f} -> {anon_mb():.1f} MB "
+      f"(+{anon_mb() - before:.1f})", flush=True)
+"""
 CNN = {"model": "cnn", "params": {"channels": [64, 64], "kernel_size": 9, "dropout": 0.3,
                                   "pool": "max"},
        "train": {"epochs": 1, "lr": 0.001, "batch_size": 64, "weight_decay": 0.0001}}
@@ -108,6 +132,7 @@ def steps(d: Path, fasta: Path, threads: int, linclust_above: int | None) -> dic
                   "--nearest", str(d / "nearest.tsv")],
         "encode": [*seqnn, "encode", str(d / "seqs.tsv"), "--task", "binary", "--classes",
                    "neg,pos", "-o", str(d / "encoded.npz")],
+        "batches (1 pass, no model)": [sys.executable, "-c", BATCH_PASS, str(d / "encoded.npz")],
         "train (1 epoch)": [*seqnn, "train", str(d / "encoded.npz"), str(d / "splits.tsv"),
                             "--spec", json.dumps(CNN), "--device", "cpu", "--threads", t,
                             "--max-len", "1000", "-o", str(d / "cnn")],
@@ -149,6 +174,8 @@ def main() -> None:
                     note = json.loads((d / "ss.json").read_text())["clustering"]["method"]
                 elif name == "audit":
                     note = json.loads((d / "audit.json").read_text())["search"]["method"]
+                elif name.startswith("batches"):
+                    note = Path(args.log).read_text().strip().splitlines()[-1]
                 print(f"| {n:,} | {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
                       f"{1000 * r['cpu_s'] / n:.2f} | {r['rss_mb']:.0f} | {note} |", flush=True)
         finally:
