@@ -138,7 +138,8 @@ TRAIN_SETTINGS: dict[str, Param] = {
     "scheduler": Param("str", "none", ("none", "plateau", "cosine"), "learning-rate schedule"),
     "grad_clip": Param("float | null", 1.0, None, "clip the gradient norm (null/0 = off)"),
     "ema": Param("float", 0.0, None, "decay of a moving average of the weights (0 = off)"),
-    "ensemble": Param("int", 1, None, "train k members with seeds seed..seed+k-1 and average"),
+    "ensemble": Param("int", 1, None,
+                      "train k members (seeds seed..seed+k-1, one batch order) and average"),
     "patience": Param("int", 10, None, "early stopping: epochs without improvement"),
     "monitor": Param("str | null", None, None, "validation metric for early stopping "
                      "(null = the task's primary metric; 'loss' = validation loss)"),

@@ -143,8 +143,8 @@ class TrainConfig:
     an exponential moving average of the weights with that decay per step (warmed up as
     ``min(ema, (1 + t) / (10 + t))``); validation, early stopping and the saved model then
     use the averaged weights, which smooths the epoch-to-epoch swings of a noisy run.
-    ``ensemble`` k > 1 trains k members with seeds ``seed .. seed + k - 1``, each early-stopped
-    on its own, and saves them as one model averaging their predictions
+    ``ensemble`` k > 1 trains k members with seeds ``seed .. seed + k - 1`` (the batch order:
+    ``seed``'s), each early-stopped on its own, and saves them as one model averaging them
     (:mod:`seqnn.training.ensemble`). ``nproc`` N > 1 makes the workflow launch the job with
     ``torchrun --nproc-per-node N`` (data-parallel, :mod:`seqnn.training.distributed`;
     ``batch_size`` stays the global batch); ``seqnn train`` itself follows the processes that
