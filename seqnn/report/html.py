@@ -24,7 +24,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
  max-width:1150px;margin:0 auto;padding:1em 1.5em 3em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin:.3em 0 .1em}h2{border-bottom:2px solid #ddd;margin-top:2em}
 h3{margin:.4em 0 .3em}nav a{margin-right:1.1em}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.86em}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:.86em}.wide{overflow-x:auto}
 th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:top}
 th{background:#f1f3f4}tbody tr:nth-child(even){background:#fafafa}
 .verdict{border-left:10px solid;padding:.5em 1em;margin:.7em 0;border-radius:4px}
@@ -108,7 +108,9 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """An HTML table: ``header`` is plain text (escaped here), cells are ready HTML."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # a wide table (many models or metrics) scrolls inside the page instead of overflowing it
+    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
 
 
 def na(what: str, why: Any = "") -> str:
