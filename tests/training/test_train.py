@@ -25,6 +25,7 @@ from seqnn.runtime.batches import (
     BucketBatchSampler,
     PadCollate,
     SequenceDataset,
+    batch_width,
     check_lengths,
     make_loader,
 )
@@ -108,18 +109,29 @@ def test_sampler_buckets_by_length_and_sorts_without_shuffle():
     assert [i for b in plain for i in b] == list(range(39, -1, -1))
 
 
-def test_collate_pads_per_batch_to_longest():
+def test_batch_width_rounds_up_to_an_eighth_of_the_power_of_two():
+    assert [batch_width(n, 1000) for n in (0, 1, 3, 8, 9, 17, 64, 65, 130, 400, 870, 999)] == \
+        [0, 8, 8, 8, 16, 24, 64, 72, 144, 416, 896, 1000]
+    assert batch_width(5, 4) == 5  # never below the longest row (a pad_to_max benchmark)
+    assert batch_width(7, 6) == 7 and batch_width(5, 6) == 6  # capped at max_len
+    for n in range(1, 3000):  # under 12.5 % (and at most 7 positions below 64) added
+        w = batch_width(n, 10_000)
+        assert n <= w <= max(n + 7, n * 9 // 8)
+
+
+def test_collate_pads_per_batch_to_a_rounded_width():
     ds = encode_table(["a", "b", "c"], ["ACD", "W", "KLMNP"], ["x", "y", "x"], "binary")
     items = [SequenceDataset(ds)[i] for i in (0, 1)]
     batch = PadCollate(max_len=100)(items)
-    assert batch["x"].tolist() == [[1, 2, 3], [19, 0, 0]]
+    assert batch["x"].tolist() == [[1, 2, 3, 0, 0, 0, 0, 0], [19, 0, 0, 0, 0, 0, 0, 0]]
     assert batch["x"].dtype == torch.int64 and batch["mask"].dtype == torch.bool
-    assert batch["mask"].tolist() == [[True, True, True], [True, False, False]]
+    assert batch["mask"].tolist() == [[True] * 3 + [False] * 5, [True] + [False] * 7]
     assert batch["lengths"].tolist() == [3, 1] and batch["index"].tolist() == [0, 1]
     assert batch["y"].tolist() == [0, 1] and batch["y"].dtype == torch.int64
+    assert PadCollate(max_len=4)(items)["x"].shape == (2, 4)  # capped at max_len
     loader, sampler = make_loader(ds, batch_size=2, shuffle=False, max_len=100)
-    widths = [b["x"].shape[1] for b in loader]
-    assert widths == [3, 5]  # sorted by length: (W, ACD) then (KLMNP)
+    assert [b["lengths"].tolist() for b in loader] == [[1, 3], [5]]  # sorted by length
+    assert [b["x"].shape[1] for b in loader] == [8, 8]
     padded = make_loader(ds, batch_size=2, shuffle=False, max_len=100, pad_to_max=True)[0]
     assert [b["x"].shape[1] for b in padded] == [5, 5]
 
