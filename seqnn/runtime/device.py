@@ -7,8 +7,10 @@ only inside the commands that run a model.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import torch
@@ -67,6 +69,25 @@ def limit_heap_growth(threshold: int = 4 << 20) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def heap_limited(threshold: int = 4 << 20) -> Iterator[None]:
+    """:func:`limit_heap_growth` for the block only: afterwards allocations up to 32 MiB (glibc's
+    largest automatic threshold) come from the heap again, at training's speed, and the freed
+    pages go back to the system. For the inference after training (temperature, thresholds,
+    predictions on every split): without it, predicting 80,000 training proteins with the
+    default CNN peaked at 9.2 GB, against 1.2 GB for the training epoch itself."""
+    applied = limit_heap_growth(threshold)
+    try:
+        yield
+    finally:
+        if applied:
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6")
+            libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+            libc.malloc_trim(0)
+
+
 #: oneDNN primitives kept per process while training (oneDNN's default is 1024)
 PRIMITIVE_CACHE_CAPACITY = 8
 
@@ -107,5 +128,5 @@ def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
 
 
-__all__ = ["PRIMITIVE_CACHE_CAPACITY", "amp_settings", "autocast", "limit_heap_growth",
-           "limit_primitive_cache", "select_device"]
+__all__ = ["PRIMITIVE_CACHE_CAPACITY", "amp_settings", "autocast", "heap_limited",
+           "limit_heap_growth", "limit_primitive_cache", "select_device"]

@@ -35,7 +35,7 @@ from ..models import get_model
 from ..models.ensemble import Ensemble
 from ..models.stacked import stack_refusal
 from ..runtime.checkpoint import load_model, save_model
-from ..runtime.device import select_device
+from ..runtime.device import heap_limited, select_device
 from .evaluation import evaluate_run, valid_temperature, valid_thresholds
 from .loop import n_outputs_for
 from .single import finish_model, new_trainer, run_summary, train_single
@@ -85,13 +85,14 @@ def train_ensemble(
                                 "seed": config.seed})
     write_table(pd.concat(histories, ignore_index=True), out / HISTORY)
     record.pop("temperature", None)  # a member's; the ensemble gets its own
-    temperature = valid_temperature(model, valid, config, device)
-    labelwise = temperature if isinstance(temperature, list) else None  # multilabel
-    thresholds = valid_thresholds(model, valid, config, device, labelwise)  # the average's
+    with heap_limited():  # inference only from here (runtime.device.heap_limited)
+        temperature = valid_temperature(model, valid, config, device)
+        labelwise = temperature if isinstance(temperature, list) else None  # multilabel
+        thresholds = valid_thresholds(model, valid, config, device, labelwise)  # the average's
+        metrics = (evaluate_run(model, train, valid, test, config, device, out, notes,
+                                thresholds, labelwise) if evaluate else None)
     if thresholds is not None:
         record["thresholds"] = dict(zip(train.class_names, thresholds, strict=True))
-    metrics = (evaluate_run(model, train, valid, test, config, device, out, notes, thresholds,
-                            labelwise) if evaluate else None)
     if labelwise is not None:
         record["temperature"] = dict(zip(train.class_names, labelwise, strict=True))
     elif temperature is not None:

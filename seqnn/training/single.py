@@ -25,7 +25,7 @@ from ..errors import SeqnnInputError, TrainingError
 from ..layout import HISTORY
 from ..runtime.batches import dataset_hash
 from ..runtime.checkpoint import save_model
-from ..runtime.device import limit_primitive_cache
+from ..runtime.device import heap_limited, limit_primitive_cache
 from .evaluation import evaluate_run, valid_temperature, valid_thresholds
 from .loop import Trainer, n_outputs_for
 from .state import load_state
@@ -109,7 +109,17 @@ def finish_model(trainer: Trainer, train: EncodedDataset, valid: EncodedDataset,
     """After training: fit the temperature (multilabel: one per label) on valid, choose
     multilabel thresholds on the calibrated valid probabilities,
     evaluate (when asked) and save the model folder; returns the metrics or ``None``.
-    Shared by one-process and data-parallel training (there run on rank 0 only)."""
+    Shared by one-process and data-parallel training (there run on rank 0 only); runs with
+    the heap's growth limited (:func:`~seqnn.runtime.device.heap_limited`)."""
+    with heap_limited():
+        return _finish_model(trainer, train, valid, test, config, out, model_name, meta, notes,
+                             evaluate)
+
+
+def _finish_model(trainer: Trainer, train: EncodedDataset, valid: EncodedDataset,
+                  test: EncodedDataset | None, config: TrainConfig, out: Path, model_name: str,
+                  meta: dict[str, Any] | None, notes: list[str] | None,
+                  evaluate: bool) -> dict[str, Any] | None:
     model = trainer.model
     temperature = valid_temperature(model, valid, config, trainer.device)
     labelwise = temperature if isinstance(temperature, list) else None  # multilabel
