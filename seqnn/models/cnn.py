@@ -126,6 +126,14 @@ class ConvBlock(nn.Module):
         return h * mask.unsqueeze(1).to(h.dtype)
 
 
+def _watched(module: nn.Module) -> bool:
+    """Whether a forward hook watches ``module``'s output (attributions swap in the input
+    features there, so they must be computed)."""
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or nn.modules.module._global_forward_hooks
+                or nn.modules.module._global_forward_pre_hooks)
+
+
 def input_and_conv(inputs: InputLayer, block: nn.Module, x: torch.Tensor,
                    mask: torch.Tensor) -> torch.Tensor:
     """``block(inputs(x, mask), mask)`` for tokens ``x`` ``(N, L)``. When the input is a
@@ -133,9 +141,9 @@ def input_and_conv(inputs: InputLayer, block: nn.Module, x: torch.Tensor,
     one convolution over the tokens' one-hot columns (:meth:`ConvBlock.tokens_forward`): the
     same function and gradients, a fraction of the arithmetic (the AMP Scanner rnn's
     embedding of 128 into a Conv1d of kernel 16: 21/128 of the forward, and no input
-    gradient)."""
+    gradient). Not while a forward hook watches the input layer (``seqnn explain``)."""
     if (type(block) is ConvBlock and block.skip is None and inputs.embedding is not None
-            and inputs.out_channels > N_TOKENS - 1):
+            and inputs.out_channels > N_TOKENS - 1 and not _watched(inputs)):
         return block.tokens_forward(inputs.tokens_onehot(x, mask), inputs.token_table, mask)
     return block(inputs(x, mask), mask)
 

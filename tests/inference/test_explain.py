@@ -241,3 +241,20 @@ def test_evaluate_writes_the_attribution_summary(motif_model, tmp_path):
     summary = json.loads((ds / "models" / "cnn" / "plots" / "attributions.json").read_text())
     assert summary["n"] == 16 and summary["flags"] == []
     assert set(summary["residues"]["by_class"]) == {"pos", "neg"}
+
+
+@pytest.mark.parametrize("method", ["gradxinput", "ig"])
+def test_attributions_of_an_embedding_rnn_whose_conv_is_folded_in_training(tmp_path, method):
+    # the AMP Scanner shape: training folds the embedding into the conv; attributions need
+    # the input features, so the hooked input layer keeps the unfolded path
+    torch.manual_seed(0)
+    model = get_model("rnn", n_outputs=1, task="binary", input="embedding", embed_dim=32,
+                      conv_channels=4, conv_kernel=4, conv_pool=2, hidden_size=3,
+                      bidirectional=False, dropout=0.0)
+    save_model(tmp_path / "m", model, {"model": "rnn", "params": model.config, "task": "binary",
+                                       "class_names": ["neg", "pos"], "n_outputs": 1,
+                                       "max_len": 30, "truncate": "ends"})
+    ex = explainer_for(seqnn.load(tmp_path / "m", "cpu"))
+    items = ex.explain(["a", "b"], ["ACDEFGHIKLMNPQ", "KKKWWW"], method, target="pos")
+    assert [len(i.scores) for i in items] == [14, 6]
+    assert all(np.isfinite(i.scores).all() and np.abs(i.scores).sum() > 0 for i in items)
