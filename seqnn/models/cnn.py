@@ -109,7 +109,7 @@ class ConvBlock(nn.Module):
         the arithmetic when the table is wider than the alphabet, and no gradient for the
         input. Needs ``residual=False`` (the skip would need the features themselves)."""
         conv = self.conv
-        weight = torch.einsum("oek,ve->ovk", conv.weight, table).contiguous()
+        weight = fold_table(conv.weight, table).contiguous()
         h = F.conv1d(hot, weight, conv.bias, conv.stride, conv.padding, conv.dilation,
                      conv.groups)
         return self._finish(h, None, mask)
@@ -124,6 +124,13 @@ class ConvBlock(nn.Module):
             assert x is not None
             h = h + self.skip(x)
         return h * mask.unsqueeze(1).to(h.dtype)
+
+
+def fold_table(weight: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """A conv weight ``(..., O, E, K)`` folded through a token table ``(..., V, E)``:
+    ``(..., O, V, K)``, the weight of the same convolution applied to one-hot tokens (any
+    leading dimensions, e.g. stacked members, are matched)."""
+    return torch.einsum("...oek,...ve->...ovk", weight, table)
 
 
 def _watched(module: nn.Module) -> bool:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cnn import ConvBlock
+from .cnn import ConvBlock, fold_table
 from .layers import composition, lengths_of, masked_max_pool1d
 from .rnn import RNN
 
@@ -91,7 +91,7 @@ def stacked_forward(models: Sequence[RNN], x: torch.Tensor, mask: torch.Tensor,
         conv = block.conv
         tables = _stack([m.inputs.token_table for m in models])  # (k, V, E)
         weights = _stack([m.conv.conv.weight for m in models])  # (k, O, E, K)
-        weight = torch.einsum("noek,nve->novk", weights, tables)  # (its layout: the fastest conv)
+        weight = fold_table(weights, tables)  # (k, O, V, K); its layout: the fastest conv
         channels = weight.shape[1]
         bias = None if conv.bias is None else _stack([m.conv.conv.bias for m in models])
         hot = first.inputs.tokens_onehot(x, mask).to(weight.dtype)  # (N, V, L)
