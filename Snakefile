@@ -26,15 +26,26 @@ if not config:
 
 
 try:  # one clear line naming the wrong key or value, before any job starts
-    from seqnn.workflow import ConfigError, check_workflow, model_nproc, seqnn_command
+    from seqnn.config_results import claim_results_folder
+    from seqnn.workflow import (
+        SAFE_PATH,
+        ConfigError,
+        check_config_files,
+        check_workflow,
+        model_nproc,
+        run_summary,
+        seqnn_command,
+    )
 
-    check_workflow(config)
+    check_config_files(workflow.configfiles)  # duplicate keys, which Snakemake lets pass
+    # a local run bounds each model's train: nproc by --cores (workflow._cores: None when unset)
+    check_workflow(config, cores=workflow._cores if workflow.local_exec else None)
 except ConfigError as exc:
     sys.exit(f"seqnn: {exc}")
 validate(config, "config/schema.yaml")
 
 R = config.get("results", "results")
-SEQNN = f"{shlex.quote(sys.executable)} -m seqnn"
+SEQNN = f"{SAFE_PATH} {shlex.quote(sys.executable)} -m seqnn"  # cwd off sys.path
 THREADS = int(config.get("threads", 1))
 DEVICE = config.get("device", "auto")
 DATASETS = list(config["datasets"])
@@ -53,8 +64,11 @@ CONTROLS = (["permutation"] + [f"permutation-{k}" for k in range(2, PERMUTATION_
 CONTROLS += ["shuffle"] if CHECKS.get("shuffle", True) else []
 
 
-# Every value in a shell string below is quoted: with {x:q}, or, for the three params that
-# are whole shell words already (seqnn, spec, classes, sep), with shlex.quote here.
+# Every value in a shell string below is quoted: with {x:q}, or, for the params that are
+# whole shell words already (seqnn, spec, classes, sep, options), with shlex.quote here.
+# Snakemake's :q leaves an empty value unquoted (nothing at all in the command), so a value
+# that can be empty (a comma-joined list: --controls with both controls off) is written
+# --option={x:q}: an empty value then stays the option's value, never the next word.
 def q(obj):
     """A config block as one shell-quoted JSON word."""
     return shlex.quote(json.dumps(obj, sort_keys=True))
@@ -121,6 +135,15 @@ rule all:
         expand(f"{R}/{{ds}}/report.html", ds=CLASSIC),
         [f"{R}/index.html"] if CLASSIC else [],
         expand(f"{R}/{{ds}}/generation.html", ds=GENERATIVE),
+
+
+onstart:  # not on a dry run: mark the results folder as seqnn's (seqnn.config_results)
+    claim_results_folder(R)
+
+
+# When the run ends well: each dataset's verdicts (from checks.json) and where its report is.
+onsuccess:
+    print(run_summary(R, CLASSIC, GENERATIVE), file=sys.stderr)
 
 
 rule prepare:
@@ -353,7 +376,9 @@ rule check:
             control=CONTROLS,
         ),
     output:
-        f"{R}/{{ds}}/checks.json",
+        checks=f"{R}/{{ds}}/checks.json",
+        # written into each model folder (the conformal scores of `seqnn predict --coverage`)
+        reliability=expand(f"{R}/{{{{ds}}}}/models/{{model}}/reliability.json", model=MODELS),
     params:
         seqnn=SEQNN,
         dsdir=lambda w, input: os.path.dirname(input.baselines),
@@ -371,9 +396,9 @@ rule check:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} check {params.dsdir:q} --models {params.models:q} --margin {params.margin:q} "
-        "--bootstrap {params.bootstrap:q} --controls {params.controls:q} --min-valid {params.min_valid:q} "
-        "--min-test {params.min_test:q} -o {output:q} 2> {log:q}"
+        "{params.seqnn} check {params.dsdir:q} --models={params.models:q} --margin {params.margin:q} "
+        "--bootstrap {params.bootstrap:q} --controls={params.controls:q} --min-valid {params.min_valid:q} "
+        "--min-test {params.min_test:q} -o {output.checks:q} 2> {log:q}"
 
 
 rule report:
@@ -413,7 +438,7 @@ rule index:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} report-index {params.results:q} --datasets {params.names:q} -o {output:q} 2> {log:q}"
+        "{params.seqnn} report-index {params.results:q} --datasets={params.names:q} -o {output:q} 2> {log:q}"
 
 
 # ---- task: generative (additive: these rules only run for generative datasets) ----------
@@ -513,5 +538,5 @@ rule generation_report:
     conda:
         "envs/seqnn.yaml"
     shell:
-        "{params.seqnn} report-generation {params.dsdir:q} --models {params.models:q} "
+        "{params.seqnn} report-generation {params.dsdir:q} --models={params.models:q} "
         "-o {output:q} 2> {log:q}"

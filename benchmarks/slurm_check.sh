@@ -13,17 +13,32 @@
 # slurm.conf is already there. KEEP=1 keeps the folder for a look afterwards.
 # The tiny config is the one of tests/test_workflow.py, with the cnn trained by 2 processes
 # (train: nproc: 2, so its jobs run torchrun inside a Slurm job). Prints the wall time.
+# PYTHON (default: the repository's .venv/bin/python) may be relative to the folder the
+# script is started from, or a command name found on PATH: it is made absolute first, since
+# the script changes folder. DRY_RUN=1 prints the interpreter it would use and stops there.
 set -euo pipefail
+
+say() { echo "slurm-check: $*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=${PYTHON:-$REPO/.venv/bin/python}
+case "$PY" in
+  /*) ;;
+  */*) PY="$PWD/$PY" ;;
+  *) PY=$(command -v -- "$PY") || die "PYTHON=$PYTHON: no such command on PATH" ;;
+esac
+[ -x "$PY" ] || die "PYTHON=$PY is not an executable interpreter"
+if [ "${DRY_RUN:-0}" = 1 ]; then
+  (cd / && "$PY" -c 'import sys; print(sys.executable)') \
+    || die "PYTHON=$PY does not run from another folder"
+  say "dry run: interpreter $PY, repository $REPO"
+  exit 0
+fi
 START=$(date +%s)
 WORK=$(mktemp -d /tmp/seqnn-slurm.XXXXXX)
 STARTED_MUNGE=0
 LINKED_CONF=0
-
-say() { echo "slurm-check: $*" >&2; }
-die() { say "FAILED: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts the Slurm daemons)"
 "$PY" -c "import snakemake_executor_plugin_slurm" 2>/dev/null \

@@ -29,7 +29,8 @@ POOLS = ("max", "mean", "meanmax")
 
 _INPUT = Param("str", "onehot", INPUTS, "per-residue input: one-hot, BLOSUM62 rows or a "
                "learned embedding")
-_EMBED_DIM = Param("int", 16, None, "width of the learned embedding (input: embedding)")
+_EMBED_DIM = Param("int", 16, None, "only with input: embedding: width of the learned "
+                   "embedding (unused with the default one-hot, or blosum62)")
 _ACT = Param("str", "relu", ACTIVATIONS, "activation function")
 
 MODELS: dict[str, tuple[str, dict[str, Param]]] = {
@@ -145,8 +146,9 @@ TRAIN_SETTINGS: dict[str, Param] = {
                      "(null = the task's primary metric; 'loss' = validation loss)"),
     "class_weights": Param("str | float", "none", ("none", "balanced", "sqrt", "(0, 2]"),
                            "class weights in the loss (a number = power of balanced)"),
-    "loss": Param("str", "auto", ("auto", "cross_entropy", "bce", "mse", "module:function"),
-                  "loss function"),
+    "loss": Param("str", "auto", ("auto", "cross_entropy", "bce", "mse",
+                                  "a name registered under entry points seqnn.losses"),
+                  "loss function (a config never imports code)"),
     "max_len": Param("int", 1000, None, "longest sequence the model sees"),
     "truncate": Param("str", "ends", ("right", "left", "center", "ends", "error"),
                       "how longer sequences are cut (ends keeps both termini)"),

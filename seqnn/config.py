@@ -8,27 +8,56 @@ block as JSON and rebuild the same dataclasses, so no raw dict travels further.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .config_bounds import (
+    MAX_BATCH_SIZE,
+    MAX_BOOTSTRAP,
+    MAX_ENSEMBLE,
+    MAX_EPOCHS,
+    MAX_FOLDS,
+    MAX_GRAD_CLIP,
+    MAX_LEN_LIMIT,
+    MAX_LINCLUST_ABOVE,
+    MAX_LR,
+    MAX_MIN_SIZE,
+    MAX_MUTATIONS,
+    MAX_NPROC,
+    MAX_PERMUTATION_RUNS,
+    MAX_SEED,
+    MAX_THREADS,
+    MAX_WORKERS,
+    check_fields,
+    check_spec,
+    class_weight_power,
+    read_yaml_file,
+    setting,
+)
+from .config_bounds import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES  # the largest config read
+from .config_bounds import parse_json_arg as parse_json_arg  # --spec JSON or @file, bounded
 from .config_generate import GenerateSpec
-from .config_safety import DATASET_TASKS, check_config_data, excerpt, key_name
+from .config_safety import (
+    DATASET_TASKS,
+    check_config_data,
+    check_header_regex,
+    check_loss_name,
+    excerpt,
+    validate_schema,
+)
+from .config_safety import SCHEMA_PATH as SCHEMA_PATH  # the JSON Schema of a config
 from .errors import ConfigError
 
-SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 #: the longest sequence a model sees unless a dataset says otherwise (the one default)
 DEFAULT_MAX_LEN = 1000
 #: how a sequence over ``max_len`` is cut (:func:`seqnn.data.encoding.crop`) or refused
 TRUNCATE_MODES = ("right", "left", "center", "ends", "error")
-#: upper bounds of ``max_len`` and ``ensemble`` (a model folder outside them is refused too)
-MAX_LEN_LIMIT = 1_000_000
-MAX_ENSEMBLE = 64
 #: the header field / table column marking validation records (biotrainer/FLIP convention)
 DEFAULT_VALID_FIELD = "VALIDATION"
-#: the largest workflow config file read (YAML; aliases are bounded by seqnn.config_safety)
-MAX_CONFIG_BYTES = 1_000_000
+#: ``device``: auto | cpu | cuda | cuda:N | mps (whether it exists is checked when used)
+DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d{1,4}|mps"
 
 
 @dataclass(frozen=True)
@@ -53,29 +82,39 @@ class InputSpec:
     valid_field: str | None = DEFAULT_VALID_FIELD
 
 
+SPLIT_METHODS = ("cluster", "given", "random", "stratified", "mutations")
+
+
 @dataclass(frozen=True)
 class SplitSpec:
     """How to split: ``cluster`` (MMseqs2, default), ``given``, ``random``, ``stratified`` or
     ``mutations`` (variant libraries: train on <= ``max_train_mutations``)."""
 
-    method: str = "cluster"
-    identity: float = 0.3
-    coverage: float = 0.8
+    method: str = setting("cluster", str, choices=SPLIT_METHODS)
+    identity: float = setting(0.3, float, low=0, high=1, low_open=True)
+    coverage: float = setting(0.8, float, low=0, high=1, low_open=True)
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    seed: int = 0
-    folds: int = 0  # > 1: also a `fold` column, whole clusters per fold (cross-validation)
+    seed: int = setting(0, int, low=0, high=MAX_SEED)
+    # > 1: also a `fold` column, whole clusters per fold (cross-validation)
+    folds: int = setting(0, int, low=0, high=MAX_FOLDS)
     # variant libraries (deep mutational scans), see seqnn.split.variants
-    variants: Any = "auto"  # auto | true | false: audit by mutational distance
-    variant_max_mutations: int = 10
-    variant_min_fraction: float = 0.8
-    max_train_mutations: int | None = None  # method mutations: train on <= k mutations
+    # auto | true | false (the command line's --variants gives "true" / "false")
+    variants: Any = setting("auto", (str, bool), choices=("auto", True, False, "true", "false"))
+    variant_max_mutations: int = setting(10, int, low=0, high=MAX_MUTATIONS)
+    variant_min_fraction: float = setting(0.8, float, low=0, high=1)
+    # method mutations: train on <= k mutations
+    max_train_mutations: int | None = setting(None, int, low=0, high=MAX_MUTATIONS,
+                                              nullable=True)
     parent: str | None = None  # reference for mutation counts (record id or sequence)
     # method given: the share of train carved out as valid when the given split has none
     # (None = 0.1; seqnn.split.carve)
     valid_fraction: float | None = None
     # above this many sequences: linclust for the cluster split, a prefiltered audit search
-    linclust_above: int = 50_000
-    audit_sensitivity: float = 5.7  # MMseqs2 -s of that audit search
+    linclust_above: int = setting(50_000, int, low=0, high=MAX_LINCLUST_ABOVE)
+    audit_sensitivity: float = setting(5.7, float, low=1, high=7.5)  # MMseqs2 -s of the audit
+
+    def __post_init__(self) -> None:
+        check_spec(self)  # each setting()'s type and range (ConfigError naming the key)
 
 
 def check_valid_fraction(spec: SplitSpec, where: str) -> None:
@@ -102,10 +141,15 @@ class DatasetSpec:
     drop_gaps: bool = False
     drop_duplicates: bool = False
     split: SplitSpec = field(default_factory=SplitSpec)
-    max_len: int = DEFAULT_MAX_LEN
+    max_len: int = setting(DEFAULT_MAX_LEN, int, low=8, high=MAX_LEN_LIMIT)
     classes: tuple[str, ...] = ()  # class order; binary: the second class is the positive one
     label_separator: str = ";"  # multilabel: between the labels of one field ("A;B")
+    unknown_labels: str = "error"  # a label not in `classes`: error | drop (ingest counts them)
+    missing_labels: str = "error"  # a record without a label: error | drop
     generate: GenerateSpec = field(default_factory=GenerateSpec)  # task: generative only
+
+    def __post_init__(self) -> None:
+        check_spec(self)  # max_len's type and range (ConfigError naming the key)
 
 
 @dataclass(frozen=True)
@@ -122,14 +166,17 @@ class ModelSpec:
 class ChecksSpec:
     """Settings of the honesty checks: which controls run, their epoch cap, the margin."""
 
-    permutation: bool = True
-    permutation_runs: int = 3
-    shuffle: bool = True
-    control_epochs: int = 30
-    margin: float = 0.05
-    bootstrap: int = 1000
-    min_valid: int = 30
-    min_test: int = 50
+    permutation: bool = setting(True, bool)
+    permutation_runs: int = setting(3, int, low=1, high=MAX_PERMUTATION_RUNS)
+    shuffle: bool = setting(True, bool)
+    control_epochs: int = setting(30, int, low=1, high=MAX_EPOCHS)
+    margin: float = setting(0.05, float, low=0, high=1)
+    bootstrap: int = setting(1000, int, low=0, high=MAX_BOOTSTRAP)
+    min_valid: int = setting(30, int, low=0, high=MAX_MIN_SIZE)
+    min_test: int = setting(50, int, low=0, high=MAX_MIN_SIZE)
+
+    def __post_init__(self) -> None:
+        check_spec(self)  # each setting()'s type and range (ConfigError naming the key)
 
 
 @dataclass(frozen=True)
@@ -138,9 +185,11 @@ class TrainConfig:
 
     ``monitor``: ``None`` = the task's primary metric (reconstruction accuracy for an
     autoencoder), ``"loss"`` or a metric name. ``loss``: ``auto | cross_entropy | bce | mse``
-    or ``"package.module:function"``. ``amp`` only acts on CUDA (bf16 where supported, else
-    fp16 with a GradScaler). ``grad_clip`` ``None`` or 0 disables clipping. ``ema`` > 0 keeps
-    an exponential moving average of the weights with that decay per step (warmed up as
+    or the name of a loss an installed package registers under the entry-point group
+    ``seqnn.losses`` (never a ``module:function`` string: a config imports no code).
+    ``amp`` only acts on CUDA (bf16 where supported, else fp16 with a GradScaler).
+    ``grad_clip`` ``None`` or 0 disables clipping. ``ema`` > 0 keeps an exponential moving
+    average of the weights with that decay per step (warmed up as
     ``min(ema, (1 + t) / (10 + t))``); validation, early stopping and the saved model then
     use the averaged weights, which smooths the epoch-to-epoch swings of a noisy run.
     ``ensemble`` k > 1 trains k members with seeds ``seed .. seed + k - 1`` (the batch order:
@@ -148,56 +197,44 @@ class TrainConfig:
     (:mod:`seqnn.training.ensemble`). ``nproc`` N > 1 makes the workflow launch the job with
     ``torchrun --nproc-per-node N`` (data-parallel, :mod:`seqnn.training.distributed`;
     ``batch_size`` stays the global batch); ``seqnn train`` itself follows the processes that
-    torchrun started, not this number. Plain data, no torch: :mod:`seqnn.train` re-exports it.
+    torchrun started, not this number. Each field's type and range is declared beside its
+    default (:func:`seqnn.config_bounds.setting`) and checked on construction. Plain data,
+    no torch: :mod:`seqnn.train` re-exports it.
     """
 
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adam"
-    scheduler: str = "none"
-    grad_clip: float | None = 1.0
-    ema: float = 0.0
-    ensemble: int = 1
-    patience: int = 10
-    monitor: str | None = None
+    epochs: int = setting(100, int, low=1, high=MAX_EPOCHS)
+    batch_size: int = setting(64, int, low=1, high=MAX_BATCH_SIZE)
+    lr: float = setting(1e-3, float, low=0, high=MAX_LR, low_open=True)
+    weight_decay: float = setting(0.0, float, low=0, high=MAX_LR)
+    optimizer: str = setting("adam", str, choices=("adam", "adamw", "sgd"))
+    scheduler: str = setting("none", str, choices=("none", "plateau", "cosine"))
+    grad_clip: float | None = setting(1.0, float, low=0, high=MAX_GRAD_CLIP, nullable=True)
+    ema: float = setting(0.0, float, low=0, high=1, high_open=True)
+    ensemble: int = setting(1, int, low=1, high=MAX_ENSEMBLE)
+    patience: int = setting(10, int, low=1, high=MAX_EPOCHS)
+    monitor: str | None = setting(None, str, nullable=True)
     class_weights: str | float = "none"
-    loss: str = "auto"
-    max_len: int = DEFAULT_MAX_LEN
-    truncate: str = "ends"
-    device: str = "auto"
-    amp: bool = True
-    seed: int = 0
-    threads: int | None = None
-    num_workers: int = 0
-    quiet: bool = False
-    nproc: int = 1
+    loss: str = setting("auto", str)
+    max_len: int = setting(DEFAULT_MAX_LEN, int, low=1, high=MAX_LEN_LIMIT)
+    truncate: str = setting("ends", str, choices=TRUNCATE_MODES)
+    device: str = setting("auto", str)
+    amp: bool = setting(True, bool)
+    seed: int = setting(0, int, low=0, high=MAX_SEED)
+    threads: int | None = setting(None, int, low=1, high=MAX_THREADS, nullable=True)
+    num_workers: int = setting(0, int, low=0, high=MAX_WORKERS)
+    quiet: bool = setting(False, bool)
+    nproc: int = setting(1, int, low=1, high=MAX_NPROC)
 
     def __post_init__(self) -> None:
-        choices = {
-            "optimizer": ("adam", "adamw", "sgd"), "scheduler": ("none", "plateau", "cosine"),
-            "truncate": TRUNCATE_MODES,
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                got = getattr(self, name)
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {got!r}")
+        check_fields(self)  # type and range of every setting() field (one line, by key)
         class_weight_power(self.class_weights)  # raises on a bad value
-        for name in ("epochs", "batch_size", "max_len", "patience", "ensemble", "nproc"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        for name, high in (("max_len", MAX_LEN_LIMIT), ("ensemble", MAX_ENSEMBLE)):
-            if getattr(self, name) > high:
-                raise ValueError(f"{name} must be <= {high}, got {getattr(self, name)!r}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"ema must be in [0, 1), got {self.ema!r}")
-        if self.lr <= 0 or self.weight_decay < 0 or self.num_workers < 0:
-            raise ValueError("lr must be > 0; weight_decay and num_workers >= 0")
-        if self.loss not in ("auto", "cross_entropy", "bce", "mse") and ":" not in self.loss:
-            raise ValueError(
-                f"loss must be auto, cross_entropy, bce, mse or module:function, got {self.loss!r}"
-            )
+        check_loss_name(self.loss)
+        if not re.fullmatch(DEVICE_PATTERN, self.device):
+            raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got "
+                             f"{excerpt(self.device)}")
+        if self.monitor is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", self.monitor):
+            raise ValueError(f"monitor must be loss, auto or a metric name, got "
+                             f"{excerpt(self.monitor)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -240,20 +277,9 @@ def replace_train(config: TrainConfig, where: str, **changes: Any) -> TrainConfi
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def class_weight_power(value: str | float) -> float:
-    """The power of the balanced class weights a ``class_weights`` setting asks for:
-    ``"none"`` 0, ``"balanced"`` 1, ``"sqrt"`` 0.5, or a number in (0, 2]."""
-    named = {"none": 0.0, "balanced": 1.0, "sqrt": 0.5}
-    if isinstance(value, str) and value in named:
-        return named[value]
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 2:
-        return float(value)
-    raise ValueError(f"class_weights must be none, balanced, sqrt or a power in (0, 2], "
-                     f"got {value!r}")
-
-
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Instantiate dataclass ``cls`` from ``data``, refusing unknown keys by name."""
+    """Instantiate dataclass ``cls`` from ``data``, refusing unknown keys by name and any
+    value outside its declared type and range (each block's ``__post_init__``)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
     known = {f.name for f in fields(cls)}
@@ -262,7 +288,10 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
-    return cls(**data)
+    try:
+        return cls(**data)
+    except ConfigError as exc:  # a setting() out of its bounds: name its place
+        raise ConfigError(f"{where}.{exc}") from None
 
 
 def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
@@ -277,12 +306,18 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
         spec = _build(InputSpec, item, f"{where}.inputs[{i}]")
         if (spec.fasta is None) == (spec.table is None):
             raise ConfigError(f"{where}.inputs[{i}]: give exactly one of 'fasta' or 'table'")
+        if spec.header_regex is not None:
+            check_header_regex(spec.header_regex, f"config {where}.inputs[{i}].header_regex")
         specs.append(spec)
     split = data.pop("split", {}) or {}
     split = _build(SplitSpec, split, f"{where}.split")
-    split = SplitSpec(**{**split.__dict__, "fractions": tuple(split.fractions)})
-    if split.method not in ("cluster", "given", "random", "stratified", "mutations"):
+    if split.method not in SPLIT_METHODS:  # checked here too for the message tests rely on
         raise ConfigError(f"{where}.split.method: unknown method {split.method!r}")
+    if not isinstance(split.fractions, list | tuple) or not all(
+            isinstance(f, int | float) and not isinstance(f, bool) and 0 <= f <= 1
+            for f in split.fractions):
+        raise ConfigError(f"{where}.split.fractions: three fractions summing to 1 expected")
+    split = SplitSpec(**{**split.__dict__, "fractions": tuple(split.fractions)})
     if split.method == "mutations" and split.max_train_mutations is None:
         raise ConfigError(f"{where}.split: method 'mutations' needs max_train_mutations")
     if len(split.fractions) != 3 or abs(sum(split.fractions) - 1) > 1e-6:
@@ -300,6 +335,9 @@ def dataset_from_dict(name: str, data: dict[str, Any]) -> DatasetSpec:
         raise ConfigError(f"{where}.label_separator: a non-empty string expected")
     if spec.policy not in ("map", "strict"):
         raise ConfigError(f"{where}.policy: unknown policy {spec.policy!r}")
+    for key in ("unknown_labels", "missing_labels"):
+        if getattr(spec, key) not in ("error", "drop"):
+            raise ConfigError(f"{where}.{key}: {getattr(spec, key)!r}; use error or drop")
     return spec
 
 
@@ -323,28 +361,6 @@ class WorkflowConfig:
     checks: ChecksSpec
 
 
-def validate_schema(data: dict[str, Any]) -> None:
-    """Validate a raw config mapping against ``schema.yaml``; one clear line on failure."""
-    import jsonschema
-    import yaml
-
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as exc:
-        path = ".".join(key_name(p) for p in exc.absolute_path) or "(top level)"
-        raise ConfigError(f"config {path}: {_short_message(exc)}") from None
-
-
-def _short_message(exc: Any) -> str:
-    """A jsonschema message on one short line: the offending value as an excerpt."""
-    msg = exc.message
-    if len(msg) > 200:
-        whole = repr(exc.instance)  # bounded: check_config_size ran first
-        msg = msg.replace(whole, excerpt(exc.instance)) if whole in msg else msg[:197] + "..."
-    return msg.replace("\n", " ")
-
-
 def workflow_from_dict(data: dict[str, Any]) -> WorkflowConfig:
     """Validate and build the :class:`WorkflowConfig` from a parsed YAML mapping."""
     check_config_data(data)
@@ -360,20 +376,10 @@ def workflow_from_dict(data: dict[str, Any]) -> WorkflowConfig:
 
 
 def read_workflow_file(path: str | Path) -> dict[str, Any]:
-    """The raw mapping of a YAML workflow config file, read with ``yaml.safe_load`` (no tags,
-    no code) from a file of at most :data:`MAX_CONFIG_BYTES`; not yet validated."""
-    import yaml
-
-    try:
-        if Path(path).stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: config file larger than {MAX_CONFIG_BYTES} bytes")
-        data = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    """The raw mapping of a YAML workflow config file, read from a regular file of at most
+    :data:`MAX_CONFIG_BYTES` (a FIFO or device is refused unread) with a safe loader that
+    refuses duplicate keys (:func:`seqnn.config_bounds.read_yaml_file`); not yet validated."""
+    data = read_yaml_file(path)
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data or {}
@@ -382,16 +388,3 @@ def read_workflow_file(path: str | Path) -> dict[str, Any]:
 def load_workflow(path: str | Path) -> WorkflowConfig:
     """Read a YAML workflow config file (:func:`read_workflow_file`) and validate it."""
     return workflow_from_dict(read_workflow_file(path))
-
-
-def parse_json_arg(text: str, what: str) -> dict[str, Any]:
-    """Parse a JSON object given on the command line (or ``@file.json``)."""
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{what}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what}: expected a JSON object")
-    return data

@@ -6,7 +6,10 @@ and the report, which read the ``model.json`` of each model in a results folder.
 :data:`MAX_NESTING` deep before ``json.loads`` sees it; :func:`check_outputs` checks
 ``task``, ``n_outputs`` and ``class_names`` against each other and :func:`check_rules` the
 length rule, the alphabet policy and the optional keys prediction reads, each key only where
-it is present (loading requires :data:`REQUIRED_KEYS` first). :func:`read_model_info` is the
+it is present (loading requires :data:`REQUIRED_KEYS` first); :func:`check_input_encoding`
+holds ``input_encoding`` (a fingerprint of the input table the weights were trained with,
+see :func:`input_encoding`) against ``params.input``, so that a model.json edited from
+``onehot`` to ``blosum62`` (same shapes, other features) is refused. :func:`read_model_info` is the
 reader of the checks and the report: a missing file gives ``None``, anything else that is
 not a valid record (garbage, ``"max_len": {}``, a wrong-length ``class_names``) raises
 :class:`~seqnn.errors.CheckpointError` with one line naming the file and the key.
@@ -14,6 +17,8 @@ not a valid record (garbage, ``"max_len": {}``, a wrong-length ``class_names``) 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import os
@@ -23,7 +28,7 @@ from typing import Any
 
 from .config import MAX_ENSEMBLE, MAX_LEN_LIMIT, TRUNCATE_MODES
 from .data.alphabet import POLICIES
-from .data.tables import TASKS
+from .data.tables import TASKS, class_name_problem
 from .errors import CheckpointError
 from .layout import MODEL_META
 
@@ -123,11 +128,15 @@ def check_outputs(meta: dict[str, Any], path: Path) -> None:
         raise fail(path, "n_outputs", f"must be an integer in 1..{MAX_CLASSES}, got "
                    f"{short(n_out)}")
     if "class_names" in meta:
-        if not isinstance(names, list) or not all(
-                isinstance(c, str) and 0 < len(c) <= MAX_STR for c in names):
+        if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
             raise fail(path, "class_names", "must be a list of non-empty strings")
+        if len(names) > MAX_CLASSES:
+            raise fail(path, "class_names", f"holds more than {MAX_CLASSES} names")
         if len(set(names)) != len(names):
             raise fail(path, "class_names", "holds a name twice")
+        problem = class_name_problem(names)
+        if problem is not None:  # empty, twice, over-long, a control character
+            raise fail(path, "class_names", f"is invalid: {problem}")
         if "task" in meta and (task not in ("multiclass", "multilabel") or "n_outputs" in meta):
             expected = {"binary": 2, "multiclass": n_out, "multilabel": n_out}.get(task, 0)
             if len(names) != expected:
@@ -180,6 +189,48 @@ def check_rules(meta: dict[str, Any], path: Path) -> None:
                    f"{short(meta.get('ensemble'))}")
 
 
+#: the input layers a model may use (:class:`seqnn.models.layers.InputLayer`)
+INPUT_KINDS = ("onehot", "blosum62", "embedding")
+
+
+@functools.cache
+def input_encoding(kind: str) -> str:
+    """The fingerprint of input layer ``kind`` stored as ``input_encoding`` in model.json
+    (and in the weights' metadata): ``"<kind>:sha256:<16 hex>"`` of its fixed ``(22, 21)``
+    ``float32`` token table for ``onehot`` and ``blosum62``; ``"embedding"`` for the learned
+    table, which the weights hold themselves."""
+    if kind == "embedding":
+        return kind
+    from .data.encoding import blosum62_table, onehot_table
+
+    if kind not in INPUT_KINDS:
+        raise ValueError(f"unknown input {kind!r}")
+    table = onehot_table() if kind == "onehot" else blosum62_table()
+    digest = hashlib.sha256(table.astype("<f4").tobytes()).hexdigest()[:16]
+    return f"{kind}:sha256:{digest}"
+
+
+def expected_input_encoding(meta: dict[str, Any]) -> str | None:
+    """The :func:`input_encoding` that ``meta['params']['input']`` (default ``onehot``)
+    implies, or ``None`` when that is not a known input kind (the parameter checks and the
+    model builder refuse it)."""
+    params = meta.get("params")
+    kind = params.get("input", "onehot") if isinstance(params, dict) else "onehot"
+    return input_encoding(kind) if isinstance(kind, str) and kind in INPUT_KINDS else None
+
+
+def check_input_encoding(meta: dict[str, Any], path: Path) -> None:
+    """``input_encoding`` (where present) must be what ``params.input`` implies: the weights
+    were trained on that input table, and an edited model.json would feed them another."""
+    if "input_encoding" not in meta:
+        return
+    value, want = meta["input_encoding"], expected_input_encoding(meta)
+    if want is not None and value != want:
+        kind = meta["params"].get("input", "onehot")
+        raise fail(path, "input_encoding", f"is {short(value)}, but params.input {kind!r} is "
+                   f"{want!r}: model.json was edited after training (restore params.input)")
+
+
 def check_model_info(meta: Any, path: Path) -> dict[str, Any]:
     """Check a parsed ``model.json`` as the checks and the report read it: a JSON object,
     ``format_version``, ``model`` a short string, ``params`` an object, :func:`check_outputs`,
@@ -195,6 +246,7 @@ def check_model_info(meta: Any, path: Path) -> dict[str, Any]:
         raise fail(path, "params", "must be an object")
     check_outputs(meta, path)
     check_rules(meta, path)
+    check_input_encoding(meta, path)
     if meta.get("best_epoch") is not None and not is_integer(meta["best_epoch"], 0, MAX_EPOCH):
         raise fail(path, "best_epoch", f"must be an epoch number, got {short(meta['best_epoch'])}")
     epochs = meta.get("member_best_epochs")
@@ -215,8 +267,9 @@ def read_model_info(model_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 
 __all__ = [
-    "FORMAT_VERSION", "MAX_CLASSES", "MAX_LEN", "MAX_META_BYTES", "MAX_NESTING", "MAX_STR",
-    "REQUIRED_KEYS", "check_model_info", "check_outputs", "check_rules", "check_version",
-    "fail", "is_integer", "is_number", "nesting_depth", "parse_json_bounded", "parse_meta",
+    "FORMAT_VERSION", "INPUT_KINDS", "MAX_CLASSES", "MAX_LEN", "MAX_META_BYTES", "MAX_NESTING",
+    "MAX_STR", "REQUIRED_KEYS", "check_input_encoding", "check_model_info", "check_outputs",
+    "check_rules", "check_version", "expected_input_encoding", "fail", "input_encoding",
+    "is_integer", "is_number", "nesting_depth", "parse_json_bounded", "parse_meta",
     "read_model_info", "short",
 ]

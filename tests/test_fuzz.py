@@ -213,7 +213,7 @@ def test_encode_any_fasta(data: bytes) -> None:
             read_npz(root / "out.npz")
 
 
-PREDICT_HEADER = ["id", "length", "predicted", "p_neg", "p_pos", "flags"]
+PREDICT_HEADER = ["id", "length", "truncated", "predicted", "p_neg", "p_pos", "flags"]
 
 
 @settings(max_examples=budget(0.6))
@@ -815,6 +815,49 @@ def test_check_workflow_alias_bomb_error_is_short(where: tuple[str, ...]) -> Non
         assert len(str(exc)) < 1000, len(str(exc))
 
 
+def bounded_keys() -> list[tuple[tuple[str, ...], dict]]:
+    """``(key path in base_config, declaration)`` of every setting with a declared type and
+    range (seqnn.config_bounds.setting): training, checks, split and generate settings."""
+    from seqnn.config import ChecksSpec, SplitSpec, TrainConfig
+    from seqnn.config_bounds import bounds_of
+    from seqnn.config_generate import GenerateSpec
+
+    blocks = {("models", "cnn", "train"): TrainConfig, ("checks",): ChecksSpec,
+              ("datasets", "amp", "split"): SplitSpec,
+              ("datasets", "amp", "generate"): GenerateSpec}
+    return [((*where, key), meta) for where, cls in blocks.items()
+            for key, meta in bounds_of(cls).items()]
+
+
+BOUNDED = bounded_keys()
+EDGE_NUMBERS = st.sampled_from([0, 1, -1, 2, 64, 65, 1024, 1025, 2**31, 2**32, 10**6, 10**12,
+                                0.5, 1.0, 2.5, 1e-9, 7.5, 100.0])
+SETTING_VALUES = (EDGE_NUMBERS | st.integers(-(2**40), 2**40) | st.floats() | st.booleans()
+                  | st.none() | st.text(max_size=8)
+                  | st.sampled_from(["auto", "loss", "mcc", "cuda:0", "adam", "cosine", "ends",
+                                     "valid", "cluster", "a:b", "pkg.mod:f"]))
+
+
+@settings(max_examples=budget(1.0))
+@example(key=BOUNDED[0], value=2.5)
+@given(key=st.sampled_from(BOUNDED), value=SETTING_VALUES)
+def test_bounded_settings_are_accepted_within_bounds_or_refused(key: tuple, value: object) -> None:
+    """Any value at any bounded key: check_workflow either accepts it, and then it lies
+    within the key's declared type and range, or refuses it with a one-line ConfigError
+    (never another exception)."""
+    from seqnn.config_bounds import check_value
+
+    path, meta = key
+    cfg = base_config()
+    node = cfg
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+    if check_config(cfg):
+        event("accepted")
+        assert check_value(value, meta), (path, value)
+
+
 # ----------------------------------------------------------------------------- weights
 
 @settings(max_examples=budget(0.2))
@@ -846,5 +889,5 @@ def test_predict_with_any_weights(tiny_model: Path, dtype: str, fill: str) -> No
         if res.exit_code == 0:
             assert dtype.startswith("float"), "integer weights were accepted"
             rows = read_tsv(root / "out.tsv")
-            probs = np.array([[float(v or "nan") for v in r[3:5]] for r in rows[1:]])
+            probs = np.array([[float(v or "nan") for v in r[4:6]] for r in rows[1:]])
             assert np.isfinite(probs).all() and ((probs >= 0) & (probs <= 1)).all(), probs

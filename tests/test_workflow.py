@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from safetensors.torch import load_file
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
@@ -151,6 +153,60 @@ def test_changing_one_model_reruns_only_that_model(tiny_run: Path) -> None:
     jobs = dict(line.split() for line in stats.splitlines()[3:] if len(line.split()) == 2)
     assert jobs.get("train") == "1" and jobs.get("control") == "3"
     assert "ingest" not in jobs and "split" not in jobs and "audit" not in jobs
+
+
+def copy_run(run: Path, to: Path) -> Path:
+    """A copy of a finished run's folder (outputs with their times, Snakemake's metadata)."""
+    shutil.copytree(run, to, symlinks=True)
+    return to
+
+
+def test_forced_rerun_of_a_finished_training_rewrites_the_same_model(
+        tiny_run: Path, tmp_path: Path) -> None:
+    """--forcerun train deletes the outputs but not state.pt: the finished run is resumed with
+    no epoch left, and its model folder is written again, complete and the same."""
+    work = copy_run(tiny_run, tmp_path / "run")
+    m = work / "my results" / "tiny" / "models" / "cnn"
+    names = ("metrics.json", "predictions.tsv", "history.csv")
+    before = {name: (m / name).read_bytes() for name in names}
+    weights = load_file(m / "model.safetensors")  # its header's key order may vary
+    res = subprocess.run([*SNAKEMAKE, "my results/tiny/models/cnn/metrics.json", "--cores", "1",
+                          "--directory", str(work), "--configfile", str(work / "tiny.yaml"),
+                          "--forcerun", "train"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "rule train:" in res.stderr and "wildcards: ds=tiny, model=cnn" in res.stderr
+    assert {name: (m / name).read_bytes() for name in names} == before
+    again = load_file(m / "model.safetensors")
+    assert again.keys() == weights.keys()
+    assert all(np.array_equal(again[k].numpy(), weights[k].numpy()) for k in weights)
+    assert json.loads((m / "model.json").read_text())["epochs_run"] == 2
+
+
+def test_both_controls_off_run_to_the_report(tiny_run: Path, tmp_path: Path) -> None:
+    """permutation: false and shuffle: false (the check step got `--controls ''` unquoted):
+    check, report and index run again on the finished models, and the run ends with the
+    verdict table."""
+    work = copy_run(tiny_run, tmp_path / "run")
+    (work / "off.yaml").write_text(TINY_CONFIG.replace(
+        "checks: {", "checks: {permutation: false, shuffle: false, "))
+    res = subprocess.run([*SNAKEMAKE, "--cores", "2", "--directory", str(work),
+                          "--configfile", str(work / "off.yaml")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    ran = {line.split()[1].rstrip(":") for line in res.stderr.splitlines()
+           if line.startswith(("rule ", "localrule "))}
+    assert ran == {"check", "report", "index", "all"}
+    d = work / "my results" / "tiny"
+    checks = json.loads((d / "checks.json").read_text())
+    for model in ("cnn", "rnn"):
+        assert checks["models"][model]["controls"] == {}
+        assert checks["models"][model]["controls_off"] == ["permutation", "shuffle"]
+    assert (d / "report.html").read_text().startswith("<!DOCTYPE html>")
+    summary = res.stderr[res.stderr.index("seqnn: the run is complete."):].splitlines()
+    assert summary[1] == "dataset tiny:"
+    assert summary[2].split() == ["model", "verdict", "test", "metric", "best", "shortcut", "why"]
+    assert [row.split()[0] for row in summary[3:6]] == ["cnn", "rnn", "ae"]
+    assert summary[6] == "  report: my results/tiny/report.html"
+    assert summary[7] == "all datasets side by side: my results/index.html"
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [

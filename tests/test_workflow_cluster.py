@@ -20,11 +20,13 @@ PROFILE = REPO / "profiles" / "slurm"
 
 
 def test_nproc_picks_the_launcher() -> None:
-    assert seqnn_command("/my py/python", {"model": "cnn"}) == "'/my py/python' -m seqnn"
+    assert (seqnn_command("/my py/python", {"model": "cnn"})
+            == "env PYTHONSAFEPATH=1 '/my py/python' -m seqnn")
     block = {"model": "cnn", "train": {"nproc": 3}}
     assert model_nproc(block) == 3
     assert seqnn_command("/usr/bin/python", block) == (
-        "/usr/bin/python -m torch.distributed.run --standalone --nproc-per-node 3 -m seqnn")
+        "env PYTHONSAFEPATH=1 /usr/bin/python -m torch.distributed.run --standalone "
+        "--nproc-per-node 3 -m seqnn")
 
 
 def test_bad_nproc_is_refused_at_start() -> None:

@@ -56,7 +56,8 @@ def bomb_text(levels: int = 9, width: int = 9) -> str:
 # --- names ---------------------------------------------------------------------------------
 
 def test_plain_names_pass() -> None:
-    check_names({"datasets": {"amp_v2.1": {}, "A-1": {}, "x" * 100: {}},
+    long_name = "".join(chr(97 + i % 26) for i in range(100))  # 100 characters, not periodic
+    check_names({"datasets": {"amp_v2.1": {}, "A-1": {}, long_name: {}},
                  "models": {"cnn": {}, "rnn.big_2": {}}})
 
 
@@ -219,6 +220,38 @@ def test_snakemake_refuses_hostile_names_at_start(tmp_path: Path, section: str,
     assert not (tmp_path / "MARKER").exists() and not (tmp_path.parent / "MARKER").exists()
 
 
+@pytest.mark.parametrize(("change", "args", "line"), [
+    ({"datasets": "a" * 50 + "b" * 50}, [],
+     f"seqnn: config datasets.\"{'a' * 50 + 'bbbb'}...\": name ends in a part repeated 20 or "
+     "more times, which Snakemake refuses as a wildcard value"),
+    ({"nproc": 4}, ["--cores", "1"],
+     "seqnn: models.cnn.train.nproc: 4 processes, but Snakemake was given --cores 1; give "
+     "--cores 4 or more, or lower nproc"),
+    ({"results": "/etc"}, [],
+     "seqnn: config results: '/etc' is a system folder or someone's home folder; choose a "
+     "folder of its own"),
+    ({"text": "results: a\nresults: b\n"}, [], None),
+])
+def test_snakemake_refuses_round_two_configs_at_start(tmp_path: Path, change: dict,
+                                                       args: list[str], line: str | None) -> None:
+    data = base_config()
+    if "datasets" in change:
+        data["datasets"] = {change["datasets"]: data["datasets"]["tiny"]}
+    if "nproc" in change:
+        data["models"]["cnn"]["train"]["nproc"] = change["nproc"]
+    if "results" in change:
+        data["results"] = change["results"]
+    text = yaml.safe_dump(data) + change.get("text", "")
+    res = _snakemake(tmp_path, text, "-n", *args)
+    assert res.returncode == 1, res.stderr[-2000:]
+    last = res.stderr.strip().splitlines()[-1]
+    if line is None:
+        assert last == (f"seqnn: {tmp_path / 'config.yaml'}: duplicate key 'results' (line "
+                        f"{text.count(chr(10)) - 1}); each key may appear once"), last
+    else:
+        assert last == line, res.stderr[-2000:]
+
+
 def test_snakemake_refuses_an_alias_bomb_at_start(tmp_path: Path) -> None:
     res = _snakemake(tmp_path, bomb_text(), "-n")
     assert res.returncode == 1
@@ -240,13 +273,15 @@ def test_hostile_but_legal_paths_are_quoted_in_every_shell_command(tmp_path: Pat
                                           for k in ("pos", "neg")]
     res = _snakemake(tmp_path, data, "-n", "-p")
     assert res.returncode == 0, res.stderr[-2000:]
+    assert not (tmp_path / results / ".seqnn-results").exists()  # a dry run claims nothing
     commands = [line.split("Shell command: ", 1)[1]
                 for line in (res.stdout + res.stderr).splitlines()
                 if "Shell command: " in line and not line.endswith(": None")]  # rule all
     seen = set()
     for cmd in commands:
-        words = shlex.split(cmd)
-        seen.add(words[3])
+        words = shlex.split(cmd)  # env PYTHONSAFEPATH=1 PYTHON -m seqnn COMMAND ...
+        assert words[:2] == ["env", "PYTHONSAFEPATH=1"] and words[3:5] == ["-m", "seqnn"], cmd
+        seen.add(words[5])
         for word in words:
             if "MARKER" in word:  # one whole word: results/, a path under it, a JSON block
                 assert word == results or word.startswith((results + "/", "{")), (word, cmd)
@@ -261,3 +296,4 @@ def test_hostile_but_legal_paths_are_quoted_in_every_shell_command(tmp_path: Pat
     assert (out / "sequences.tsv").read_text().count("\n") == 61
     assert (out / "splits.tsv").stat().st_size > 0 and (out / "encoded.npz").stat().st_size > 0
     assert not list(tmp_path.rglob("MARKER"))
+    assert (tmp_path / results / ".seqnn-results").is_file()  # the run claimed its folder

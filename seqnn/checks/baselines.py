@@ -28,7 +28,9 @@ from sklearn.preprocessing import StandardScaler
 from ..data.alphabet import STANDARD, UNKNOWN
 from ..data.encoding import aa_composition, dipeptide_composition
 from ..data.files import write_text
+from ..data.labelfilter import unknown_label_counts
 from ..data.tables import read_sequences, read_table
+from ..errors import SeqnnInputError
 from ..metrics import (
     class_order,
     classification_metrics,
@@ -182,6 +184,14 @@ def baselines_from_files(sequences: str, splits: str, task: str, seed: int, out:
     """Fit the shortcut baselines on a sequences table + split table; write the JSON."""
     df = read_sequences(sequences, task)
     table = read_table(splits, ["id", "split"])
+    if class_names and task in ("binary", "multiclass", "multilabel") and "label" in df:
+        stray = unknown_label_counts(df["label"], class_names, task)
+        if stray:
+            raise SeqnnInputError(sequences, f"labels {sorted(stray)} are not among the class "
+                                  f"names {list(class_names)} (--classes)")
+    train_ids = set(table.loc[table["split"] == "train", "id"])
+    if task != "unsupervised" and not df["id"].isin(train_ids).any():
+        raise SeqnnInputError(sequences, f"no sequence of the training split of {splits}")
     result = (run_baselines(df, table, task, seed=seed, class_names=class_names)
               if task != "unsupervised" else {})
     write_text(json.dumps(result, indent=2, default=str), out)

@@ -17,8 +17,9 @@ written by ``seqnn check``) and checked on test.
   :data:`MAX_SCORES` scores are kept per group (evenly spaced order statistics).
 
 ``reliability.json``: ``{"metric", "task", "class_names", "temperature", "bins": [[low,
-high, name], ...], "expected": {bin: value}, "min_bin", "scores": {"global": [...], bin:
-[...]}}``; the check also records the achieved test coverage per bin at
+high, name], ...], "expected": {bin: value}, "expected_all" (the test metric over all test
+sequences: ``seqnn predict``'s value for a query whose bin had none), "min_bin", "scores":
+{"global": [...], bin: [...]}}``; the check also records the achieved test coverage per bin at
 :data:`NOMINAL` levels in ``checks.json``.
 """
 
@@ -88,7 +89,7 @@ def _kept(scores: np.ndarray) -> list[float]:
 
 def reliability_record(pred: pd.DataFrame, identity: pd.Series, task: str,
                        class_names: Sequence[str], temperature: float, metric: str,
-                       by_identity_bin: Mapping | None) -> dict:
+                       by_identity_bin: Mapping | None, overall: float | None = None) -> dict:
     """``reliability.json`` (module doc) from the valid rows of a prediction table and
     the nearest-train ``identity`` of every row (aligned with ``pred``)."""
     bins = [list(b) for b in IDENTITY_BINS]
@@ -103,6 +104,7 @@ def reliability_record(pred: pd.DataFrame, identity: pd.Series, task: str,
     expected = {str(k): (v or {}).get("metric") for k, v in (by_identity_bin or {}).items()}
     return {"metric": metric, "task": task, "class_names": list(class_names),
             "temperature": temperature, "bins": bins, "expected": expected,
+            "expected_all": None if overall is None else float(overall),
             "min_bin": MIN_BIN, "scores": groups}
 
 
@@ -136,10 +138,13 @@ def test_coverage(record: Mapping, pred: pd.DataFrame, identity: pd.Series,
 
 
 def store_reliability(model_dir: Path, pred: pd.DataFrame, nearest: pd.DataFrame,
-                      meta: Mapping, metric: str, by_identity_bin: Mapping | None) -> dict:
+                      meta: Mapping, metric: str, by_identity_bin: Mapping | None,
+                      overall: float | None = None) -> dict:
     """Write ``reliability.json`` into ``model_dir`` (from its ``predictions.tsv`` rows
     ``pred`` and the audit's ``nearest`` table) and return the test coverage
-    (:func:`test_coverage`); ``{}`` when there are no labelled validation rows."""
+    (:func:`test_coverage`); ``{}`` when there are no labelled validation rows. The file is
+    never written through a symbolic link: a link at its name is replaced, a linked folder
+    below the dataset folder refused (:func:`seqnn.data.files.atomic_path`)."""
     task, names = str(meta["task"]), [str(c) for c in meta.get("class_names") or []]
     if task == "multilabel":  # conformal sets are of one class (or value) per record
         return {}
@@ -148,9 +153,31 @@ def store_reliability(model_dir: Path, pred: pd.DataFrame, nearest: pd.DataFrame
         return {}
     identity = labelled["id"].map(nearest.set_index("id")["identity"]).fillna(0.0)
     record = reliability_record(labelled, identity, task, names,
-                                float(meta.get("temperature", 1.0)), metric, by_identity_bin)
-    write_text(json.dumps(record) + "\n", Path(model_dir) / layout.RELIABILITY)
+                                float(meta.get("temperature", 1.0)), metric, by_identity_bin,
+                                overall)
+    _write(model_dir, record)
     return test_coverage(record, labelled, identity)
+
+
+#: what ``reliability.json`` says where ``seqnn check`` stored no conformal scores
+NO_SCORES = ("seqnn check stored no conformal scores for this model (multi-label, "
+             "autoencoder, no audit nearest table or no labelled validation rows)")
+
+
+def mark_no_reliability(model_dir: str | Path) -> None:
+    """Write ``reliability.json`` saying that there are no scores (``{"available": false,
+    "why": ...}``), before the checks replace it where they can: so every checked model
+    folder has the file (the workflow declares it as an output of the check) and no stale
+    record of an earlier check stays behind."""
+    _write(Path(model_dir), {"available": False, "why": NO_SCORES})
+
+
+def _write(model_dir: Path, record: Mapping) -> None:
+    """``reliability.json`` of ``model_dir`` (``<dataset>/models/<model>``), never through a
+    symbolic link below the dataset folder (:func:`seqnn.data.files.atomic_path`)."""
+    model_dir = Path(model_dir)
+    root = model_dir.parent.parent if model_dir.parent.name == layout.MODELS_DIR else model_dir
+    write_text(json.dumps(record) + "\n", model_dir / layout.RELIABILITY, inside=root)
 
 
 def _cell(covered: np.ndarray, size: np.ndarray) -> dict:
@@ -159,5 +186,6 @@ def _cell(covered: np.ndarray, size: np.ndarray) -> dict:
             "mean_size": float(size[finite].mean()) if finite.all() else None}
 
 
-__all__ = ["MAX_SCORES", "MIN_BIN", "NOMINAL", "bin_of", "nonconformity", "probabilities",
-           "reliability_record", "store_reliability", "test_coverage", "threshold"]
+__all__ = ["MAX_SCORES", "MIN_BIN", "NOMINAL", "NO_SCORES", "bin_of", "mark_no_reliability",
+           "nonconformity", "probabilities", "reliability_record", "store_reliability",
+           "test_coverage", "threshold"]

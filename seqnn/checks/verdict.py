@@ -32,7 +32,11 @@ thresholds are fields of :class:`CheckSettings` (defaults in brackets).
   [50] sequences;
 * **wide interval**: a 95 % bootstrap interval of the test metric wider than
   ``ci_width_warn`` [0.4];
-* **class absent**: a training class that never occurs in valid or test.
+* **class absent**: a training class that never occurs in valid or test;
+* **undertrained**: the run reached its epoch cap with its best epoch the last (validation
+  still improving: train longer); **best epoch first**: the best of several epochs is the
+  first (learning rate too high, or the model overfits at once); see
+  :mod:`seqnn.checks.epochs`.
 
 **pass**: none of the above. An autoencoder is judged by the same rules applied to the
 linear probe of its latent vectors (probe vs the best shortcut, leakage, small data); one
@@ -54,11 +58,13 @@ import pandas as pd
 from .. import layout
 from ..data.files import read_json
 from ..data.labelsets import multi_hot
+from ..data.tables import read_text_table
 from ..errors import CheckpointError
 from ..metrics import bootstrap_ci, multilabel_bootstrap_ci, primary_metric
 from ..modelmeta import read_model_info
 from .bins import IDENTITY_BINS, length_bins, metric_by_bins
 from .controls import summarize_controls
+from .epochs import epoch_reasons
 from .levels import (
     CAUTION,
     FAIL,
@@ -101,9 +107,12 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
         return _check_autoencoder(model_dir, meta, metrics, baselines, audit, stats or {},
                                   settings)
     metric = primary_metric(task)
-    pred = pd.read_csv(model_dir / layout.PREDICTIONS, sep="\t", dtype={"id": str})
+    pred = read_text_table(model_dir / layout.PREDICTIONS)
     test = pred[pred["split"] == "test"].reset_index(drop=True)
-    if task != "regression":  # an empty multi-label set is read as NaN
+    if task == "regression":  # read as text ("NA" is a class name); numbers here
+        test["true"] = pd.to_numeric(test["true"], errors="coerce")
+        test["predicted"] = pd.to_numeric(test["predicted"], errors="coerce")
+    else:  # an empty multi-label set is read as NaN
         test["true"] = test["true"].fillna("").astype(str)
         test["predicted"] = test["predicted"].fillna("").astype(str)
     proba = test[[f"p_{c}" for c in names]].to_numpy() if names and task != "regression" else None
@@ -126,13 +135,15 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
         entry["best_shortcut"] = {"name": short[0], "label": SHORTCUT_NAMES.get(short[0], short[0]),
                                   "test_metric": short[1]}
         entry["delta_vs_best_shortcut"] = None if value is None else value - short[1]
-    entry["controls"] = summarize_controls(controls_dir, metric, value, settings.chance_band)
+    found = summarize_controls(controls_dir, metric, value, settings.chance_band)
+    # a control turned off is off, even when an earlier run left its folder behind
+    entry["controls"] = {k: v for k, v in found.items() if k in settings.controls}
     entry["controls_off"] = [c for c in ("permutation", "shuffle") if c not in settings.controls]
     if nearest is not None:
         ident = test["id"].map(nearest.set_index("id")["identity"]).fillna(0.0)
         entry["by_identity_bin"] = metric_by_bins(test, ident, IDENTITY_BINS, task, names, metric)
         entry["conformal_coverage"] = store_reliability(model_dir, pred, nearest, meta, metric,
-                                                        entry["by_identity_bin"])
+                                                        entry["by_identity_bin"], value)
     test_len = test["id"].map(lengths).astype(float)
     entry["by_length_bin"] = metric_by_bins(test, test_len, length_bins(test_len), task, names,
                                             metric)
@@ -140,6 +151,7 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
     collapsed = collapse_reason(test, task, entry["best_epoch"], metrics, metric)
     reasons += [collapsed] if collapsed else []
     reasons += data_reasons(stats or {}, task, settings)
+    reasons += epoch_reasons(model_dir, meta)
     return _judged(entry, reasons, _pass_phrase(entry))
 
 
@@ -205,6 +217,7 @@ def _check_autoencoder(model_dir: Path, meta: dict, metrics: dict, baselines: di
                               "NO PROBE: no linear probe of the latent vectors (no labels); "
                               "reconstruction alone says nothing about what they carry"))
     verdict += "; " + _leak_phrase(audit, reasons)
+    reasons += epoch_reasons(model_dir, meta)
     entry["verdict"] = verdict
     return _judged(entry, reasons, passed)
 
@@ -291,8 +304,7 @@ def run_checks(dataset_dir: str | Path, models: list[str], settings: CheckSettin
     baselines = read_json(d / layout.BASELINES, strict=True) or {}
     audit = read_json(d / layout.AUDIT, strict=True)
     nearest_path = d / layout.NEAREST_TRAIN
-    nearest = (pd.read_csv(nearest_path, sep="\t", dtype={"id": str})
-               if nearest_path.exists() else None)
+    nearest = read_text_table(nearest_path) if nearest_path.exists() else None
     seqs = pd.read_csv(d / layout.SEQUENCES, sep="\t", dtype={"id": str}, keep_default_na=False)
     lengths = seqs.set_index("id")["sequence"].str.len()
     stats = split_stats(d)

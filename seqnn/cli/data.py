@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..config_bounds import MAX_LEN_LIMIT
 from .options import check_outputs, max_record_option, policy_option
 
 
@@ -15,6 +16,11 @@ from .options import check_outputs, max_record_option, policy_option
 @click.option("--id-column", default="id", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--header-field", help="Read labels from a key=value header field (e.g. TARGET).")
+@click.option("--header-regex", help="Read labels with this regular expression, searched in the "
+              "header line without '>' (id included); group 1 if it has one, else the match. "
+              "As a dataset's header_regex.")
+@click.option("--classes", help="Class names, comma-separated (as a dataset's classes): count "
+              "the labels outside them.")
 @click.option("--label-separator", help="Labels are multi-label sets split by this (e.g. ';'): "
               "count proteins per label and label sets.")
 @click.option("--split-field", help="Count the given split of a key=value header field (e.g. SET).")
@@ -27,7 +33,8 @@ from .options import check_outputs, max_record_option, policy_option
 @policy_option
 @max_record_option
 def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_column: str,
-            header_field: str | None, label_separator: str | None, split_field: str | None,
+            header_field: str | None, header_regex: str | None, classes: str | None,
+            label_separator: str | None, split_field: str | None,
             valid_field: str, as_json: bool, out: str, policy: str,
             drop_gaps: bool, max_record: int | None) -> None:
     """Summarise FASTA files, each on its own: records, lengths, residues, duplicates,
@@ -40,7 +47,9 @@ def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_co
                                id_column=id_column, label_column=label_column,
                                header_field=header_field, max_record=max_record,
                                label_separator=label_separator,
-                               split_field=split_field, valid_field=valid_field or None)
+                               split_field=split_field, valid_field=valid_field or None,
+                               header_regex=header_regex, classes=tuple(
+                                   c.strip() for c in (classes or "").split(",") if c.strip()))
                  for f in fasta]
     if as_json:
         text = json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2)
@@ -60,7 +69,8 @@ def inspect(fasta: tuple[str, ...], labels: str | None, id_column: str, label_co
 @click.option("--task", type=click.Choice(["binary", "multiclass", "multilabel", "regression",
                                            "unsupervised"]),
               default=None, help="With a sequences table: encode its labels for this task.")
-@click.option("--max-len", type=int, default=None, help="Refuse sequences longer than this.")
+@click.option("--max-len", type=click.IntRange(1, MAX_LEN_LIMIT), default=None,
+              help="Refuse sequences longer than this.")
 @click.option("--classes", help="Class order, comma-separated (binary: the second is positive).")
 @click.option("--label-separator", default=";", show_default=True,
               help="multilabel: joins predicted label sets in `seqnn predict` output (the "
@@ -83,6 +93,11 @@ def encode(source: str, out: str, task: str | None, max_len: int | None, classes
                    check_labels(df, task, source, count_classes=False)["label"].tolist()
                    if supervised else None) for df in iter_table(source, required))
     else:
+        if supervised:
+            from ..errors import SeqnnInputError
+
+            raise SeqnnInputError(source, f"--task {task} needs labels: give a sequences table "
+                                  "(id, sequence, label), not a FASTA")
         chunks = ((ids, seqs, None) for ids, seqs in iter_fasta_clean(
             source, policy=policy, drop_gaps=drop_gaps, subs=subs, max_record=max_record))
     n, residues = encode_stream(chunks, out, task or "unsupervised",
@@ -132,6 +147,16 @@ def ingest(config_path: str | None, dataset: str | None, spec: str | None, name:
                f"{report.duplicate_groups} group(s) of identical sequences, "
                f"{report.cross_split_groups} across splits, {report.conflicting_groups} with "
                f"conflicting labels (dropped {report.duplicate_rows_dropped} rows)", err=True)
+    dropped = report.labels.as_dict() if report.labels is not None else {}
+    if "dropped_missing_labels" in dropped:
+        click.echo(f"dropped {dropped['dropped_missing_labels']} record(s) without a label "
+                   "(missing_labels: drop)", err=True)
+    if "dropped_unknown_labels" in dropped:
+        from ..data.labelfilter import describe_counts
+
+        click.echo(f"dropped {dropped['dropped_unknown_label_records']} record(s) with a label "
+                   f"not in classes (unknown_labels: drop): "
+                   f"{describe_counts(dropped['dropped_unknown_labels']) or 'none'}", err=True)
     if report.label_sets:
         click.echo("labels: " + ", ".join(f"{k} {v}" for k, v in report.label_sets["labels"]
                                           .items()), err=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from ..config_bounds import MAX_LEN_LIMIT
 from .options import check_outputs, max_record_option
 from .predict import _common_device, _load, _model_files
 
@@ -28,15 +29,21 @@ METHODS = ("gradxinput", "ig", "ism")
                    "[default: the predicted class].")
 @click.option("--steps", type=click.IntRange(min=1, max=1024), default=32, show_default=True,
               help="Integrated Gradients interpolation steps.")
-@click.option("--ism-max-len", type=click.IntRange(min=1), default=1000, show_default=True,
+@click.option("--ism-max-len", type=click.IntRange(1, MAX_LEN_LIMIT), default=1000,
+              show_default=True,
               help="Mutagenesis window: longer records are scored window by window.")
+@click.option("--ism-max-mutants", type=click.IntRange(min=1), default=1_000_000,
+              show_default=True,
+              help="ism refuses a record with more mutants (19 per residue, one forward pass "
+                   "each) than this; raise it for very long proteins.")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
               help="Write one PNG per record into this new (or empty) folder.")
 @_common_device
 @max_record_option
 def explain(model_dir: str, input_path: str, out: str, method: str, target: str | None,
-            steps: int, ism_max_len: int, plot_dir: str | None, batch_size: int, device: str,
-            threads: int | None, chunk_size: int, max_record: int | None) -> None:
+            steps: int, ism_max_len: int, ism_max_mutants: int, plot_dir: str | None,
+            batch_size: int, device: str, threads: int | None, chunk_size: int,
+            max_record: int | None) -> None:
     """Explain a model's prediction of every sequence of a FASTA file, residue by residue.
 
     gradxinput and ig write id, position, residue, score, target (score > 0: the residue
@@ -52,15 +59,26 @@ def explain(model_dir: str, input_path: str, out: str, method: str, target: str 
 
     if out != "-" and not out.lower().endswith((".tsv", ".npz")):
         raise SeqnnInputError(out, "output must end in .tsv or .npz, or be - (standard output)")
-    check_outputs([out], [input_path, *_model_files(model_dir)])
+    check_outputs([out], [input_path, *_model_files(model_dir)], folders=[model_dir])
     predictor = _load(model_dir, device, batch_size, threads)
     explainer = explainer_for(predictor)
+    explainer.ism_max_mutants = ism_max_mutants
     explainer.target_index(target)
+    cut = [0, 0]  # records cut, residues cut
+
+    def seen(item) -> None:  # noqa: ANN001
+        cut[0], cut[1] = cut[0] + (item.truncated > 0), cut[1] + item.truncated
+        if plot_dir:
+            plots.add(item)
+
     with PlotDir(plot_dir, method) as plots:
         n = explain_file(predictor, explainer, input_path, None if out == "-" else out,
                          method=method, target=target, steps=steps, ism_max_len=ism_max_len,
-                         chunk_size=chunk_size, max_record=max_record,
-                         on_record=plots.add if plot_dir else None)
+                         chunk_size=chunk_size, max_record=max_record, on_record=seen)
+    if cut[0]:
+        click.echo(f"seqnn explain: {cut[0]} of {n} records longer than the model's input "
+                   f"({predictor.input_width} residues): {cut[1]} residues "
+                   "cut, without a score (the .npz keeps 'truncated' per record)", err=True)
     if plots.note:
         click.echo(f"seqnn explain: {plots.note}", err=True)
     if out != "-":

@@ -8,9 +8,16 @@ generate` and :mod:`seqnn.checks.generation`.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import click
 
-from .options import DEVICE, DEVICE_HELP, check_outputs
+from ..config_bounds import MAX_GENERATE, MAX_TEMPERATURE
+from .options import DEVICE, DEVICE_HELP, SEED, THREADS, check_outputs
+
+#: the longest ``--prefix``
+MAX_PREFIX = 64
 
 CAVEAT = ("the classifier's share is not activity: the AMP classifier itself leans on "
           "composition (it is scored against composition baselines in the checks), so "
@@ -19,11 +26,12 @@ CAVEAT = ("the classifier's share is not activity: the AMP classifier itself lea
 
 @click.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("-n", "--number", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Sequences to generate.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("-n", "--number", type=click.IntRange(1, MAX_GENERATE), default=1000,
+              show_default=True, help="Sequences to generate.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Random seed (the same seed gives the same sequences).")
-@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0,
+@click.option("--temperature", type=click.FloatRange(0, MAX_TEMPERATURE, min_open=True),
+              default=1.0,
               show_default=True, help="Sampling temperature (>1 flatter, <1 sharper).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               show_default=True, help="Output FASTA (- = standard output).")
@@ -33,20 +41,49 @@ def generate(model_dir: str, number: int, seed: int, temperature: float, out: st
              device: str, prefix: str) -> None:
     """Sample new sequences from a trained generative model (vae or gan) as FASTA.
 
-    Records are PREFIX_1 .. PREFIX_N. A missing model folder or a model that is not
+    Records are PREFIX_1 .. PREFIX_N, streamed to the output one forward pass at a time
+    (memory does not grow with N). A missing model folder or a model that is not
     generative stops with one line and exit code 2, writing nothing.
     """
-    from ..data.files import write_text
+    from ..data.files import atomic_path
     from ..inference.predictor import load
+    from ..layout import GENERATED
 
-    check_outputs([out], [])
-    seqs = load(model_dir, device=device).generate(number, seed=seed, temperature=temperature)
-    text = "".join(f">{prefix}_{i}\n{s}\n" for i, s in enumerate(seqs, start=1))
+    check_prefix(prefix)
+    check_outputs([out], [], folders=[model_dir], own=(GENERATED,))
+    chunks = load(model_dir, device=device).generate_chunks(number, seed=seed,
+                                                            temperature=temperature)
+    first = next(chunks, [])  # a model that is not generative stops here, nothing written
+    written = 0
+
+    def records() -> Iterator[str]:
+        nonlocal written
+        for chunk in itertools.chain([first], chunks):
+            yield "".join(f">{prefix}_{written + i}\n{s}\n" for i, s in enumerate(chunk, 1))
+            written += len(chunk)
+
     if out == "-":
-        click.echo(text, nl=False)
+        for text in records():
+            click.echo(text, nl=False)
         return
-    write_text(text, out)
-    click.echo(f"generated {len(seqs)} sequences -> {out}", err=True)
+    with atomic_path(out) as tmp, open(tmp, "w") as fh:  # renamed onto out when complete
+        for text in records():
+            fh.write(text)
+    click.echo(f"generated {written} sequences -> {out}", err=True)
+
+
+def check_prefix(prefix: str) -> None:
+    """Refuse a record id prefix that would break the FASTA written: empty, over
+    :data:`MAX_PREFIX` characters, or holding whitespace (a line end starts a new line), a
+    control character or ``>``. Raises :class:`~seqnn.errors.ConfigError` (one line, the
+    prefix escaped and cut to 20 characters)."""
+    from ..data.fasta import snippet
+    from ..errors import ConfigError
+
+    if not (0 < len(prefix) <= MAX_PREFIX and prefix.isprintable()
+            and not any(c.isspace() or c == ">" for c in prefix)):
+        raise ConfigError(f"--prefix {snippet(prefix)}: a record id prefix must be 1 to "
+                          f"{MAX_PREFIX} printable characters without spaces or '>'")
 
 
 def _fasta(path: str) -> list[str]:
@@ -90,8 +127,8 @@ def _real_sets(train_fa: str | None, reference: str | None, data: str | None,
               help="A model folder whose embeddings give the Fréchet distance.")
 @click.option("--classifier", type=click.Path(file_okay=False), default=None,
               help="A binary classifier folder: the share it calls the positive class.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Baselines' seed.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Baselines' seed.")
+@click.option("--threads", type=THREADS, default=1, show_default=True)
 @click.option("--no-mmseqs", is_flag=True, help="Skip the MMseqs2 nearest-training identity.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
               help="Output JSON.")
@@ -106,8 +143,10 @@ def check_generated(generated: str, train_fa: str | None, reference: str | None,
 
     from ..checks.generation import evaluate_generation, mmseqs_nearest
     from ..data.files import write_text
+    from ..layout import GENERATION
 
-    check_outputs([out], [generated, train_fa, reference, data, splits])
+    check_outputs([out], [generated, train_fa, reference, data, splits],
+                  folders=[embed_model, classifier], own=(GENERATION,))
     gen = _fasta(generated)
     train, ref = _real_sets(train_fa, reference, data, splits, reference_split)
     if not train or not ref:
@@ -125,7 +164,7 @@ def check_generated(generated: str, train_fa: str | None, reference: str | None,
             from ..errors import ConfigError
 
             raise ConfigError(f"{classifier}: --classifier needs a binary classifier folder")
-        classify = lambda seqs: clf.predict(seqs)[column].to_numpy()  # noqa: E731
+        classify = lambda seqs: clf.predict(seqs, nearest=False)[column].to_numpy()  # noqa: E731
     result = evaluate_generation(gen, train, ref, seed=seed, embed=embed, classify=classify,
                                  nearest=None if no_mmseqs else mmseqs_nearest(threads))
     result.update({"generated": generated, "embed_model": embed_model,
@@ -144,9 +183,10 @@ def check_generated(generated: str, train_fa: str | None, reference: str | None,
 def report_generation(dataset_dir: str, models: str, out: str) -> None:
     """Write the generation report of a task-generative dataset folder: each model's
     generation.json next to the baselines, a verdict and what it does not show."""
+    from ..layout import GENERATION_HTML
     from ..report.generation import write_generation_report
 
-    check_outputs([out], [])
+    check_outputs([out], [], folders=[dataset_dir], own=(GENERATION_HTML,))
     write_generation_report(dataset_dir, [m for m in models.split(",") if m], out)
     click.echo(f"generation report -> {out}", err=True)
 

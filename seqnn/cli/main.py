@@ -10,6 +10,8 @@ prints one line to stderr and exits 2.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import logging
 import os
 import signal
@@ -32,6 +34,10 @@ from .report import evaluate, report, report_index
 from .split import audit, split
 from .train import models, train
 from .workflow import run
+
+STDOUT_NAME = "<stdout>"  # as seqnn.data.outputs names standard output (not imported: --help)
+#: errors of a full or size-limited output (seqnn.data.outputs.FULL)
+FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)
 
 
 class Terminated(KeyboardInterrupt):
@@ -59,11 +65,21 @@ def _sigterm_raises() -> Iterator[None]:
 class SeqnnGroup(click.Group):
     """A click group that turns user errors into one line on stderr and exit code 2."""
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``seqnn --help``: each command's whole first sentence,
+        wrapped, instead of click's cut at the terminal width ("...")."""
+        rows = [(name, cmd.get_short_help_str(limit=10_000))
+                for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> object:
         """Run the subcommand; report user errors without a traceback. SIGTERM and Ctrl-C
         remove the temporary files of unfinished outputs before seqnn exits (143, 130)."""
         try:
-            with _sigterm_raises():
+            with _sigterm_raises(), _checked_stdout():
                 return super().invoke(ctx)
         except Terminated:
             click.echo("seqnn: terminated", err=True)
@@ -72,15 +88,64 @@ class SeqnnGroup(click.Group):
             click.echo("seqnn: interrupted", err=True)
             sys.exit(130)
         except SeqnnError as exc:
+            if getattr(exc, "path", None) == STDOUT_NAME:
+                _quiet_stdout()
             click.echo(f"seqnn: error: {exc}", err=True)
             sys.exit(2)
         except BrokenPipeError:  # e.g. `seqnn ... -o - | head`: stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _quiet_stdout()
             sys.exit(141)
         except OSError as exc:  # any other file problem: one line, not a traceback
+            if exc.filename is None and (exc.errno in FULL or _stdout_failure()):
+                _quiet_stdout()  # every output file names itself: this was standard output
+                click.echo(f"seqnn: error: {STDOUT_NAME}: cannot write ({exc.strerror or exc})",
+                           err=True)
+                sys.exit(2)
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"seqnn: error: {where}{exc.strerror or exc}", err=True)
             sys.exit(2)
+
+
+@contextlib.contextmanager
+def _checked_stdout() -> Iterator[None]:
+    """While the command runs, standard output reports every failed write.
+
+    Unbuffered (``PYTHONUNBUFFERED``, ``python -u``), ``sys.stdout`` writes straight to the
+    file and drops what a short write left (a full disk, ``ulimit -f``): it gets a buffered
+    writer instead, flushed at each line, which retries short writes and raises the error.
+    At the end standard output is flushed, so the error comes here and not at exit."""
+    raw = getattr(sys.stdout, "buffer", None)
+    if not isinstance(raw, io.FileIO):
+        yield
+        sys.stdout.flush()
+        return
+    old = sys.stdout
+    old.flush()
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(raw.fileno(), "w", closefd=False)),
+                                  encoding=old.encoding, errors=old.errors, line_buffering=True)
+    try:
+        yield
+        sys.stdout.flush()
+    finally:
+        sys.stdout = old
+
+
+def _stdout_failure() -> bool:
+    """Whether flushing standard output fails now (text it could not write is buffered)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that the flush at exit neither fails again nor
+    prints a second error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 class _StderrHandler(logging.Handler):

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import click
 
+from ..config_bounds import MAX_SEED, MAX_THREADS
+
+#: ``--threads`` of every command: 1 .. MAX_THREADS (seqnn.config_bounds)
+THREADS = click.IntRange(1, MAX_THREADS)
+#: ``--seed`` of every command: 0 .. 2**32 - 1 (numpy's and torch's seeds)
+SEED = click.IntRange(0, MAX_SEED)
+
 
 def policy_option(f):  # noqa: ANN001, ANN202
     """``--policy`` and ``--drop-gaps``: the alphabet policy of the FASTA input."""
     f = click.option("--drop-gaps", is_flag=True, help="Remove gap characters (- and .).")(f)
     return click.option(
         "--policy", type=click.Choice(["map", "strict"]), default="map", show_default=True,
-        help="Alphabet policy for non-standard residues (see README).",
+        help="Alphabet policy for non-standard residues (see docs/data.md).",
     )(f)
 
 
@@ -24,13 +31,28 @@ def max_record_option(f):  # noqa: ANN001, ANN202
     )(f)
 
 
-def check_outputs(outs: list[str | None], inputs: list[str | None]) -> None:
+def check_outputs(outs: list[str | None], inputs: list[str | None],
+                  folders: list[str | None] | None = None, own: tuple[str, ...] = ()) -> None:
     """Refuse, in one line, any output in ``outs`` that is the same file as one of
-    ``inputs`` (``None`` and ``-`` are skipped): see :func:`seqnn.data.files.check_output`."""
-    from ..data.files import check_output
+    ``inputs`` (``None`` and ``-`` are skipped; :func:`seqnn.data.files.check_output`), or
+    that lies inside one of ``folders`` (the results or model folders the command reads)
+    under the name of a file seqnn keeps there (every file name of :mod:`seqnn.layout` but
+    the command's ``own`` outputs; :func:`seqnn.data.files.check_not_in_folder`)."""
+    from ..data.files import check_not_in_folder, check_output
 
+    kept = [name for name in kept_files() if name not in own]
     for out in outs:
         check_output(out, inputs)
+        for folder in folders or []:
+            check_not_in_folder(out, folder, kept)
+
+
+def kept_files() -> list[str]:
+    """Every file name that seqnn keeps in a results or model folder (:mod:`seqnn.layout`)."""
+    from .. import layout
+
+    return sorted(v for k, v in vars(layout).items()
+                  if k.isupper() and isinstance(v, str) and "." in v)
 
 
 def spec_arg(spec: str | None, what: str) -> dict:

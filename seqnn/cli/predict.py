@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from .options import DEVICE, DEVICE_HELP, check_outputs, max_record_option
+from ..config_bounds import MAX_BATCH_PREDICT, MAX_CHUNK
+from .options import DEVICE, DEVICE_HELP, THREADS, check_outputs, max_record_option
 
 
 def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
@@ -22,14 +23,14 @@ def _common(f):  # noqa: ANN001, ANN202 - click decorator stack
 
 def _common_device(f):  # noqa: ANN001, ANN202 - click decorator stack
     """The chunk, thread, device and batch options of ``predict``, ``embed``, ``explain``."""
-    f = click.option("--chunk-size", type=click.IntRange(min=1), default=10_000,
+    f = click.option("--chunk-size", type=click.IntRange(1, MAX_CHUNK), default=10_000,
                      show_default=True, help="Records read and predicted per chunk.")(f)
-    f = click.option("--threads", type=click.IntRange(min=1), default=None,
+    f = click.option("--threads", type=THREADS, default=None,
                      help="CPU threads for torch (and MMseqs2 for nearest_identity) "
                           "[default: torch's choice].")(f)
     f = click.option("--device", type=DEVICE, default="auto", show_default=True,
                      help=DEVICE_HELP)(f)
-    return click.option("--batch-size", type=click.IntRange(min=1), default=256,
+    return click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_PREDICT), default=256,
                         show_default=True,
                         help="Most records per batch (records run sorted by length; on CPU "
                              "a batch also holds at most 16,384 padded residues).")(f)
@@ -85,24 +86,24 @@ def predict(model_dir: str, input_path: str, batch_size: int, device: str, threa
     (nearest_identity, extrapolating) runs by default when the model folder keeps its
     training sequences; --no-nearest skips it. Where `seqnn check` stored reliability.json
     in the model folder, the check adds expected_<metric> (the test metric of the query's
-    identity bin), and --coverage a conformal prediction set or interval calibrated on the
-    validation split (per identity bin).
+    identity bin, or of all test sequences where that bin had none) and expected_from (bin
+    or all), and --coverage a conformal prediction set or interval calibrated on the
+    validation split (per identity bin). Numbers have 4 significant digits;
+    seqnn.load(MODEL_DIR).predict(...) returns the same table at full precision.
     """
     import os
     import sys
 
     from ..inference.files import predict_file
-    from ..inference.reliability import Reliability
 
     out = None if out == "-" else out
-    check_outputs([out], [input_path, *_model_files(model_dir)])
+    check_outputs([out], [input_path, *_model_files(model_dir)], folders=[model_dir])
     predictor = _load(model_dir, device, batch_size, threads)
-    near, skipped = _nearest(model_dir, predictor.policy, threads, nearest)
-    reliability = Reliability(model_dir, coverage)
+    near, skipped = predictor.applicability(nearest, threads)
+    reliability = predictor.reliability(coverage)
     try:
         n = predict_file(predictor, input_path, out, chunk_size=chunk_size, nearest=near,
-                         progress=True, max_record=max_record,
-                         reliability=reliability if reliability.available else None)
+                         progress=True, max_record=max_record, reliability=reliability)
     except BrokenPipeError:  # e.g. `seqnn predict ... | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
@@ -110,31 +111,6 @@ def predict(model_dir: str, input_path: str, batch_size: int, device: str, threa
         click.echo(f"seqnn predict: {skipped}", err=True)
     if out is not None:
         click.echo(f"predicted {n} sequences -> {out}", err=True)
-
-
-def _nearest(model_dir: str, policy: str, threads: int | None, wanted: bool | None):  # noqa: ANN202
-    """The applicability check for ``predict`` and, when it is skipped without being asked
-    to, why: ``(NearestTrain | None, reason | "")``. Without ``--nearest/--no-nearest`` it
-    runs when the model folder has ``train_sequences.fa`` and MMseqs2 is found."""
-    import os
-    from pathlib import Path
-
-    from ..errors import MMseqsNotFound
-    from ..inference.nearest import NearestTrain
-    from ..layout import TRAIN_SEQUENCES
-
-    if wanted is False:
-        return None, ""
-    n = threads or os.cpu_count() or 1
-    if wanted is None and not (Path(model_dir) / TRAIN_SEQUENCES).is_file():
-        return None, (f"no {TRAIN_SEQUENCES} in {model_dir}: applicability check skipped "
-                      "(no nearest_identity, no 'extrapolating' flag)")
-    try:
-        return NearestTrain(model_dir, policy, n), ""
-    except MMseqsNotFound as exc:
-        if wanted:
-            raise
-        return None, f"applicability check skipped: {exc}"
 
 
 @click.command()
@@ -156,7 +132,7 @@ def embed(model_dir: str, input_path: str, batch_size: int, device: str, threads
         raise click.BadParameter("must end in .npy or .tsv, or be - (standard output)",
                                  param_hint="-o/--out")
     sidecar = f"{out}.ids.txt" if out.lower().endswith(".npy") else None
-    check_outputs([out, sidecar], [input_path, *_model_files(model_dir)])
+    check_outputs([out, sidecar], [input_path, *_model_files(model_dir)], folders=[model_dir])
     predictor = _load(model_dir, device, batch_size, threads)
     n, dim = embed_file(predictor, input_path, out, chunk_size=chunk_size, progress=True,
                         max_record=max_record)

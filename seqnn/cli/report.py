@@ -6,6 +6,18 @@ from pathlib import Path
 
 import click
 
+from .options import check_outputs
+
+
+def _results_folder(folder: str | Path) -> None:
+    """Refuse a folder that is not a dataset's results folder (no ``sequences.tsv``, the
+    first file the workflow writes there) with one :class:`SeqnnInputError` line."""
+    from .. import layout
+    from ..errors import SeqnnInputError
+
+    if not (Path(folder) / layout.SEQUENCES).is_file():
+        raise SeqnnInputError(folder, f"not a seqnn results folder (no {layout.SEQUENCES})")
+
 
 @click.command()
 @click.argument("model_dir", type=click.Path(file_okay=False, exists=True))
@@ -15,7 +27,13 @@ import click
                    "model whose dataset folder holds sequences.tsv and splits.tsv.")
 def evaluate(model_dir: str, out: str, attributions: bool) -> None:
     """Plots for a trained model: learning curves, confusion, ROC/PR or scatter."""
+    from .. import layout
+    from ..errors import CheckpointError
     from ..report.plots import evaluate_model_dir
+
+    if not (Path(model_dir) / layout.MODEL_META).is_file():
+        raise CheckpointError(f"{Path(model_dir) / layout.MODEL_META}: missing (not a seqnn "
+                              "model directory)")
 
     for path in evaluate_model_dir(model_dir, out):
         click.echo(path, err=True)
@@ -36,8 +54,11 @@ def evaluate(model_dir: str, out: str, attributions: bool) -> None:
 @click.option("--title", default=None)
 def report(dataset_dir: str, out: str, title: str | None) -> None:
     """One self-contained HTML report for a dataset's results folder."""
+    from ..layout import REPORT_HTML
     from ..report.page import build_report
 
+    check_outputs([out], [], folders=[dataset_dir], own=(REPORT_HTML,))
+    _results_folder(dataset_dir)
     build_report(dataset_dir, out, title=title)
 
 
@@ -50,9 +71,13 @@ def report(dataset_dir: str, out: str, title: str | None) -> None:
                    "report.html (e.g. from another config's run), after the given ones.")
 def report_index(results_dir: str, datasets: str, out: str, others: bool) -> None:
     """A page putting several datasets (e.g. published vs cluster split) side by side."""
+    from ..layout import INDEX_HTML
     from ..report.page import build_index
 
+    check_outputs([out], [], folders=[results_dir], own=(INDEX_HTML,))
     names = [d for d in datasets.split(",") if d]
+    for name in names:
+        _results_folder(Path(results_dir) / name)
     if others:
         found = sorted(p.parent.name for p in Path(results_dir).glob("*/report.html"))
         names += [n for n in found if n not in names]

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import click
 
-from .options import check_outputs, spec_arg
+from ..config_bounds import MAX_FOLDS, MAX_MUTATIONS
+from .options import SEED, THREADS, check_outputs, spec_arg
+
+
+def _fractions(text: str | None) -> list[float] | None:
+    """``--fractions 0.8,0.1,0.1`` as numbers; anything else is one :class:`ConfigError`."""
+    if not text:
+        return None
+    from ..errors import ConfigError
+
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--fractions: three comma-separated numbers expected (train,valid,"
+                          f"test, e.g. 0.8,0.1,0.1), got {text!r}") from None
 
 
 @click.command()
@@ -16,15 +30,16 @@ from .options import check_outputs, spec_arg
 @click.option("--identity", type=float, help="MMseqs2 identity for clustering [0.3].")
 @click.option("--coverage", type=float, help="MMseqs2 coverage for clustering [0.8].")
 @click.option("--fractions", help="train,valid,test fractions [0.8,0.1,0.1].")
-@click.option("--seed", type=int)
-@click.option("--folds", type=int, help="Also assign k cross-validation folds (whole clusters).")
-@click.option("--max-train-mutations", type=int,
+@click.option("--seed", type=SEED)
+@click.option("--folds", type=click.IntRange(0, MAX_FOLDS),
+              help="Also assign k cross-validation folds (whole clusters).")
+@click.option("--max-train-mutations", type=click.IntRange(0, MAX_MUTATIONS),
               help="Method mutations: train on variants with <= k mutations, test on the rest.")
 @click.option("--parent", help="Method mutations: reference record id or sequence [consensus].")
 @click.option("--valid-fraction", type=float,
               help="Method given without valid records: share of train carved out [0.1].")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Folder for temporary files.")
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=THREADS, default=1, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False))
 def split(sequences: str, spec: str | None, task: str | None, method: str | None,
@@ -38,7 +53,7 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
     check_outputs([out, summary_path], [sequences])
     options = spec_arg(spec, "--spec")
     given = {"task": task, "method": method, "identity": identity, "coverage": coverage,
-             "fractions": [float(x) for x in fractions.split(",")] if fractions else None,
+             "fractions": _fractions(fractions),
              "seed": seed, "folds": folds, "max_train_mutations": max_train_mutations,
              "parent": parent, "valid_fraction": valid_fraction}
     options.update({k: v for k, v in given.items() if v is not None})
@@ -55,7 +70,7 @@ def split(sequences: str, spec: str | None, task: str | None, method: str | None
 @click.option("--variants", type=click.Choice(["auto", "true", "false"]),
               help="Variant library (audit by mutational distance): detect, force, or never.")
 @click.option("--workdir", type=click.Path(file_okay=False))
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=THREADS, default=1, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="audit.json")
 @click.option("--nearest", "nearest_path", type=click.Path(dir_okay=False),
               help="Write each held-out sequence's nearest training identity (TSV).")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
 
 from ..config import DEFAULT_MAX_LEN, MAX_LEN_LIMIT
+from ..config_bounds import MAX_EPOCHS, MAX_PERMUTATION_RUNS
 from .options import DEVICE, DEVICE_HELP, fmt, spec_arg
 
 
@@ -55,7 +55,8 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
                    "choice]")
 @click.option("--epochs", type=int, default=None,
               help="[default: the block's train setting, else 100]")
-@click.option("--max-epochs", type=int, default=None, help="Cap on epochs (controls).")
+@click.option("--max-epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
+              help="Cap on epochs (controls).")
 @click.option("--max-len", type=click.IntRange(1, MAX_LEN_LIMIT), default=DEFAULT_MAX_LEN,
               show_default=True,
               help="The dataset's max_len: longer sequences are cut (or refused) by the "
@@ -65,7 +66,8 @@ def _model_block(data: Any, name: str | None, path: str) -> dict:
                    "[default: the block's train setting, else 1].")
 @click.option("--control", type=click.Choice(["permutation", "shuffle"]), default=None,
               help="Train a control: shuffled labels or residue-shuffled sequences.")
-@click.option("--control-run", type=int, default=1, show_default=True,
+@click.option("--control-run", type=click.IntRange(1, MAX_PERMUTATION_RUNS), default=1,
+              show_default=True,
               help="Repeat number of a control (run k uses seed + (k - 1) x ensemble).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--quiet", is_flag=True,
@@ -83,9 +85,9 @@ def train(data: str, splits: str, spec: str | None, config_file: str | None,
 
     block = spec_arg(spec, "--spec")
     if config_file:
-        import yaml
+        from ..config_bounds import read_yaml_file
 
-        block = yaml.safe_load(Path(config_file).read_text()) or {}
+        block = read_yaml_file(config_file, "model config") or {}
         block = _model_block(block, name, config_file)
     if model_name:
         block["model"] = model_name

@@ -180,8 +180,8 @@ def iter_fasta(path: str | os.PathLike, max_record: int | None = None) -> Iterat
                 hlen += len(piece)
             elif not rid:  # before the first header: only blank lines
                 if piece.strip():
-                    raise SeqnnInputError(name, f"not FASTA: no '>' header before "
-                                                f"{piece.strip()[:40]!r}")
+                    raise SeqnnInputError(name, "not FASTA: no '>' header before "
+                                                f"{snippet(piece.strip())}")
             else:  # sequence
                 residues = "".join(piece.split())
                 size += len(residues)
@@ -205,12 +205,23 @@ def iter_fasta(path: str | os.PathLike, max_record: int | None = None) -> Iterat
         yield FastaRecord(rid, head, "".join(parts))
 
 
+#: the most characters of a file's content an error message shows
+SNIPPET = 20
+
+
+def snippet(text: str, limit: int = SNIPPET) -> str:
+    """At most ``limit`` characters of ``text`` for an error message, quoted, anything but
+    printable ASCII escaped, ``...`` when cut: a wrong file's content (a key, a password
+    file) is never echoed whole, and no control character reaches the terminal."""
+    return ascii(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 def _check_header(header: str, name: str) -> str:
     """The stripped header; refuse an empty one or one holding a control character."""
     if m := _CONTROL.search(header):
         words = header[:m.start()].split()
         raise SeqnnInputError(name, f"control character {m.group()!r} in the header "
-                                    f"{header.strip()[:60]!r}", words[0] if words else None)
+                                    f"{snippet(header.strip())}", words[0] if words else None)
     header = header.strip()
     if not header:
         raise SeqnnInputError(name, "a record has an empty header line ('>' alone)")

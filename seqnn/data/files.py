@@ -1,11 +1,11 @@
-"""Files on disk: the output helper (atomic writes through a temp name + rename, links
-written through, outputs that are inputs refused, stale temporary files removed, one-line
-errors), reading text tables (plain or gzip, bounded by :data:`MAX_TABLE_BYTES`) and JSON.
+"""Files on disk: reading text tables (plain or gzip, bounded by :data:`MAX_TABLE_BYTES`)
+and JSON; the output helpers (:func:`atomic_path`, :func:`write_text`, :func:`write_table`,
+:func:`check_output` ...) live in :mod:`seqnn.data.outputs` and are importable from here.
 
 Every output of seqnn goes through :func:`atomic_path` (and the CLI checks each output with
-:func:`check_output` first), so a reader never sees a half-written file. :func:`read_text`
-raises :class:`~seqnn.errors.SeqnnInputError` for every unreadable input, naming the file
-and the reason.
+:func:`check_output` first), so a reader never sees a half-written file. :func:`read_text` raises
+:class:`~seqnn.errors.SeqnnInputError` for every unreadable input, naming the file and the
+reason.
 """
 
 from __future__ import annotations
@@ -15,156 +15,30 @@ import gzip
 import io
 import json
 import os
-import re
 import sys
-import tempfile
-import time
 import zlib
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from ..errors import ConfigError, OutputError, SeqnnInputError
+from ..errors import ConfigError, SeqnnInputError
+from .outputs import (  # noqa: F401 - the write helpers' historical home
+    RUN_STARTED,
+    STDOUT,
+    atomic_path,
+    check_not_in_folder,
+    check_output,
+    remove_stale_temps,
+    temp_beside,
+    write_table,
+    write_target,
+    write_text,
+)
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-
-#: when this process started writing (imported): temporary files of a dead run that are
-#: older than this are stale and removed by the next write to the same path
-RUN_STARTED = time.time()
-STDOUT = "-"
 #: default largest table (label or sequence table), in bytes after decompression
 MAX_TABLE_BYTES = 2 << 30
 #: environment variable that raises (or lowers) the table limit for every command
 MAX_TABLE_ENV = "SEQNN_MAX_TABLE_BYTES"
 _TABLE_BLOCK = 1 << 20  # bytes read at a time
-
-
-def _temp_pattern(name: str) -> re.Pattern[str]:
-    """Names of :func:`atomic_path`'s temporary files for the output ``name``: ``.<name>.
-    <pid>.<8 random>.tmp`` (and ``.<name>.<8 random>.tmp`` of older seqnn versions)."""
-    return re.compile(rf"\.{re.escape(name)}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp")
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (on this machine)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. another user's process
-        return True
-    return True
-
-
-def remove_stale_temps(path: str | os.PathLike, before: float | None = None) -> list[str]:
-    """Remove the temporary files that a killed run left beside ``path``: names of
-    :func:`atomic_path`'s pattern for this output, last modified before ``before`` (default:
-    when this run started), written by a process that no longer runs. Returns their names."""
-    path = Path(path)
-    before = RUN_STARTED if before is None else before
-    pattern, removed = _temp_pattern(path.name), []
-    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
-        for entry in entries:
-            m = pattern.fullmatch(entry.name)
-            if not m or (m.group(1) and (int(m.group(1)) == os.getpid()
-                                         or _alive(int(m.group(1))))):
-                continue
-            with contextlib.suppress(OSError):
-                if entry.stat(follow_symlinks=False).st_mtime < before:
-                    os.unlink(entry.path)
-                    removed.append(entry.name)
-    return removed
-
-
-def write_target(path: str | os.PathLike) -> Path:
-    """Where a write to ``path`` lands: ``path`` itself, or, for an existing symbolic link,
-    the file it points to (outputs are written through links, which are kept)."""
-    path = Path(path)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def check_output(out: str | os.PathLike | None,
-                 inputs: Iterable[str | os.PathLike | None]) -> None:
-    """Refuse an output path that is the same file as one of ``inputs`` (compared with
-    ``os.path.samefile``, so links and other spellings of a path count), before anything
-    is written. ``None`` and ``-`` (standard input or output) are skipped, as are inputs
-    or outputs that do not exist yet. Raises :class:`~seqnn.errors.OutputError`."""
-    if out is None or str(out) == STDOUT:
-        return
-    for src in inputs:
-        if src is None or str(src) == STDOUT:
-            continue
-        try:
-            same = os.path.samefile(out, src)
-        except (OSError, ValueError):
-            continue
-        if same:
-            raise OutputError(out, f"is the same file as the input {str(src)!r}; "
-                                   "choose another output")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    Readers never see a half-written file: an exception, Ctrl-C or SIGTERM (which the
-    ``seqnn`` command turns into an exception) removes the hidden ``.<name>.<pid>.*.tmp``
-    file, and stale ones of a killed run are removed by the next write to ``path``. An
-    existing symbolic link at ``path`` is written through (its target is replaced, the
-    link kept). ``-`` is refused (a file named ``-`` is never created; write ``./-``), and
-    every ``OSError`` on the output becomes one :class:`~seqnn.errors.OutputError`
-    ``<path>: cannot write (<reason>)``.
-    """
-    if str(path) == STDOUT:
-        raise OutputError(path, "cannot write this output to standard output; give a file name")
-    target = write_target(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
-                                   dir=target.parent)
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-    except OSError as exc:
-        raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
-            raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None
-        raise
-
-
-def temp_beside(path: str | os.PathLike, prefix: str, mode: str = "w+b") -> IO[Any]:
-    """An anonymous-looking temporary file in the folder of the output ``path`` (deleted when
-    closed): where a streaming writer keeps what it cannot hold in memory. A folder that
-    cannot be written raises one :class:`~seqnn.errors.OutputError` naming ``path``."""
-    try:
-        parent = write_target(path).parent
-        parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.NamedTemporaryFile(mode, dir=parent, prefix=prefix)  # noqa: SIM115
-    except OSError as exc:
-        raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None
-
-
-def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``df`` as a TSV with a header, atomically (``.csv`` paths get commas)."""
-    sep = "," if str(path).endswith(".csv") else "\t"
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep=sep, index=False)
-
-
-def write_text(text: str, path: str | os.PathLike) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(text)
 
 
 def max_table_limit() -> int:
@@ -220,6 +94,9 @@ def read_text(path: str | os.PathLike) -> str:
                     raise SeqnnInputError(path, "file not found")
                 if p.is_dir():
                     raise SeqnnInputError(path, "is a directory, not a file")
+                if not p.is_file():  # /dev/zero, a FIFO, a socket: refused before reading
+                    raise SeqnnInputError(path, "is not a regular file (a device, pipe or "
+                                                "socket); give a file or - for stdin")
                 raw = stack.enter_context(open(p, "rb"))
             if raw.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
                 raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))

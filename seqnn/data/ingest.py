@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from .alphabet import Substitutions, clean
 from .fasta import DEFAULT_CHUNK, SeenIds, check_not_nucleotide, parse_header_fields
 from .files import atomic_path, temp_beside
 from .flags import apply_valid_flags, flag_column
+from .labelfilter import LabelFilter, compile_header_regex, regex_labels
 from .labelsets import canonical_label_sets, label_set_counts
 from .streaming import iter_fasta_records, iter_table
 from .tables import check_labels, normalise_split, read_table, warn_unused_labels
@@ -44,6 +44,7 @@ class IngestReport:
     duplicate_rows_dropped: int = 0
     conflicting_groups: int = 0
     label_sets: dict | None = None  # multilabel: label_set_counts of the kept rows
+    labels: LabelFilter | None = None  # records without a label or outside `classes`
 
     def as_dict(self) -> dict:
         """JSON-serialisable summary."""
@@ -56,6 +57,7 @@ class IngestReport:
             "duplicate_rows_dropped": self.duplicate_rows_dropped,
             "conflicting_label_groups": self.conflicting_groups,
             **({"label_sets": self.label_sets} if self.label_sets is not None else {}),
+            **(self.labels.as_dict() if self.labels is not None else {}),
         }
 
 
@@ -64,10 +66,14 @@ def _resolve(path: str, base: Path | None) -> Path:
     return p if p.is_absolute() or base is None else base / p
 
 
-def _fasta_chunks(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substitutions,
+def _fasta_chunks(spec: InputSpec, path: Path, ds: DatasetSpec, report: IngestReport,
                   max_record: int | None, chunk_size: int) -> Iterator[pd.DataFrame]:
     """The records of one FASTA input, validated, with their labels and given split, as
-    DataFrames of at most ``chunk_size`` rows."""
+    DataFrames of at most ``chunk_size`` rows. With a label table and ``missing_labels:
+    drop``, the records whose id it lacks are left out here (counted in ``report``)."""
+    subs = report.substitutions
+    pattern = (compile_header_regex(spec.header_regex, f"{ds.name}: header_regex")
+               if spec.header_regex and not spec.header_field else None)
     lookup = _label_lookup(spec, spec.label_column) if spec.labels else None
     splits = _label_lookup(spec, spec.split_column) if spec.labels and spec.split_column \
         else None
@@ -80,16 +86,20 @@ def _fasta_chunks(spec: InputSpec, path: Path, ds: DatasetSpec, subs: Substituti
         df = pd.DataFrame({"id": [r.id for r in records],
                            "sequence": [r.sequence for r in records]})
         headers = [r.header for r in records]
+        if lookup is not None and ds.missing_labels == "drop" and spec.label is None \
+                and not spec.header_field and not spec.header_regex:
+            known = df["id"].isin(lookup).to_numpy()
+            if report.labels is not None:
+                report.labels.count_missing(df["id"][~known].tolist(), path)
+            df = df[known].reset_index(drop=True)
+            headers = [h for h, k in zip(headers, known, strict=True) if k]
         if spec.label is not None:
             df["label"] = spec.label
         elif spec.header_field:
             key = spec.header_field.upper()
             df["label"] = [parse_header_fields(h).get(key, "") for h in headers]
-        elif spec.header_regex:
-            pattern = re.compile(spec.header_regex)
-            found = [pattern.search(h) for h in headers]
-            df["label"] = [(m.group(1) if m.groups() else m.group(0)) if m else ""
-                           for m in found]
+        elif pattern is not None:
+            df["label"] = regex_labels(pattern, headers)
         elif lookup is not None:
             df["label"] = _look_up(lookup, df["id"], spec, path)
             used.update(df["id"])
@@ -127,7 +137,8 @@ def _look_up(lookup: dict[str, str], ids: pd.Series, spec: InputSpec, fasta: Pat
     missing = [i for i in ids if i not in lookup]
     if missing:
         raise SeqnnInputError(
-            fasta, f"no label in {spec.labels} ({len(missing)} id(s) without one)", missing[0]
+            fasta, f"no label in {spec.labels} ({len(missing)} id(s) without one; set "
+            "missing_labels: drop to leave them out)", missing[0]
         )
     return [lookup[i] for i in ids]
 
@@ -186,9 +197,11 @@ def iter_dataset(ds: DatasetSpec, report: IngestReport, base: Path | None = None
     checks over the whole dataset are :func:`finish`'s."""
     cols = ["id", "sequence", "label", "source"]
     cols += ["split"] if any(_has_split(i) for i in ds.inputs) else []
+    report.labels = LabelFilter(ds.task, tuple(ds.classes), ds.unknown_labels,
+                                ds.missing_labels, ds.label_separator)
     for spec in ds.inputs:
         path = _resolve(spec.fasta or spec.table, base)
-        chunks = (_fasta_chunks(spec, path, ds, report.substitutions, max_record, chunk_size)
+        chunks = (_fasta_chunks(spec, path, ds, report, max_record, chunk_size)
                   if spec.fasta else
                   _table_chunks(spec, path, ds, report.substitutions, chunk_size))
         report.per_source[path.name] = 0
@@ -198,6 +211,7 @@ def iter_dataset(ds: DatasetSpec, report: IngestReport, base: Path | None = None
             if "label" not in part and ds.task != "unsupervised":
                 raise SeqnnInputError(path, "no label source given (label, labels, "
                                       "header_field, header_regex or a label column)")
+            part = report.labels.apply(part, path)
             part = check_labels(part, ds.task, path, count_classes=False)
             if ds.task == "multilabel":
                 part["label"] = canonical_label_sets(part["label"], part["id"].tolist(),
@@ -206,6 +220,7 @@ def iter_dataset(ds: DatasetSpec, report: IngestReport, base: Path | None = None
                 part["split"] = [normalise_split(v, path, r)
                                  for v, r in zip(part["split"], part["id"], strict=True)]
             yield part.reindex(columns=cols, fill_value="")
+    report.labels.raise_refused()
 
 
 def metadata(part: pd.DataFrame) -> pd.DataFrame:
@@ -263,7 +278,7 @@ def write_dataset(ds: DatasetSpec, out: str | os.PathLike, base: Path | None = N
     the rows kept are then copied to ``out`` (atomically). Returns ``(rows, report)``."""
     report = IngestReport()
     metas = []
-    with temp_beside(out, ".ingest.", "w") as tmp:
+    with temp_beside(out, "w") as tmp:
         for k, part in enumerate(iter_dataset(ds, report, base, max_record=max_record,
                                               chunk_size=chunk_size)):
             part.to_csv(tmp, sep="\t", index=False, header=k == 0)

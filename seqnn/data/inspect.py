@@ -22,6 +22,7 @@ from .fasta import (
     source_name,
 )
 from .flags import DEFAULT_VALID_FIELD, apply_valid_flags
+from .labelfilter import compile_header_regex, regex_labels, unknown_label_counts
 from .labelsets import label_set_counts, split_label_set
 from .tables import SPLITS, read_table
 
@@ -38,6 +39,8 @@ def inspect_fasta(
     label_separator: str | None = None,
     split_field: str | None = None,
     valid_field: str | None = DEFAULT_VALID_FIELD,
+    header_regex: str | None = None,
+    classes: tuple[str, ...] = (),
 ) -> dict:
     """Summarise a FASTA file as a JSON-serialisable dict (see module docstring).
 
@@ -48,7 +51,9 @@ def inspect_fasta(
     labels per protein and the commonest sets (:func:`~seqnn.data.labelsets.label_set_counts`).
     The checks are :func:`~seqnn.data.fasta.read_fasta`'s. With ``split_field`` the given
     split is counted per part, a true ``valid_field`` moving train records to valid
-    (:mod:`seqnn.data.flags`).
+    (:mod:`seqnn.data.flags`). ``header_regex`` reads labels as ingest does (searched in
+    the header line without ``>``, id included; group 1 if any, else the whole match);
+    with ``classes`` the labels outside them are counted under ``unknown_labels``.
     """
     check_policy(policy)
     name, subs = source_name(path), Substitutions()
@@ -57,6 +62,8 @@ def inspect_fasta(
         table = read_table(labels, [id_column, label_column])
         label_of = dict(zip(table[id_column], table[label_column], strict=True))
     key = header_field.upper() if header_field else None
+    pattern = (compile_header_regex(header_regex, "--header-regex")
+               if header_regex and key is None and label_of is None else None)
     seen, ids, seq_hashes, lengths = SeenIds(name), [], [], []
     residues = np.zeros(256, dtype=np.int64)
     head: list[str] = []  # the first sequences, for the DNA/RNA check
@@ -76,9 +83,10 @@ def inspect_fasta(
                                           "little", signed=True))
         if len(head) < 2000:
             head.append(seq)
-        if label_of is not None or key is not None:
-            value = label_of.get(rec.id) if label_of is not None else \
-                parse_header_fields(rec.header).get(key, "")
+        if label_of is not None or key is not None or pattern is not None:
+            value = (label_of.get(rec.id) if label_of is not None else
+                     parse_header_fields(rec.header).get(key, "") if key is not None else
+                     regex_labels(pattern, [rec.header])[0])
             if value is None or value == "":
                 missing += 1
             else:
@@ -110,8 +118,12 @@ def inspect_fasta(
     }
     if split_field:
         summary["split_counts"] = {s: splits[s] for s in SPLITS}
-    if label_of is not None or key is not None:
+    if label_of is not None or key is not None or pattern is not None:
         summary["missing_labels"] = missing
+        if classes:
+            summary["unknown_labels"] = unknown_label_counts(
+                labelled.elements(), classes, "multilabel" if label_separator else "multiclass",
+                label_separator or ";")
         if label_separator:
             sets = [";".join(split_label_set(v, label_separator)) for v in labelled.elements()]
             summary["label_sets"] = label_set_counts(sets)
@@ -175,6 +187,12 @@ def render_summary(s: dict) -> str:
         if not c.get("valid"):
             lines.append("NOTE        no valid records: with split method given, the split "
                          "step carves valid_fraction [0.1] of train")
+    if s.get("unknown_labels"):
+        from .labelfilter import describe_counts
+
+        n = sum(s["unknown_labels"].values())
+        lines.append(f"WARNING     {n} record(s) with a label not in --classes: "
+                     f"{describe_counts(s['unknown_labels'])}")
     if s.get("missing_labels"):
         lines.append(f"WARNING     {s['missing_labels']} record(s) have no label")
     return "\n".join(lines)

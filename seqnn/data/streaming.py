@@ -34,7 +34,7 @@ from .fasta import (
     source_name,
 )
 from .store import StoreWriter
-from .tables import check_label_set
+from .tables import check_label_set, column_list
 
 #: one chunk of records: ids, clean sequences and raw labels (or ``None``)
 Chunk = tuple[list[str], list[str], list | None]
@@ -96,7 +96,7 @@ def iter_table(path: str | os.PathLike, required: Iterable[str] = (),
                 missing = [c for c in required if c not in df.columns]
                 if missing:
                     raise SeqnnInputError(path, f"missing column(s) {', '.join(missing)}; "
-                                                f"columns are {', '.join(df.columns)}")
+                                                f"columns are {column_list(df.columns)}")
                 yield df
     except pd.errors.ParserError as exc:
         raise SeqnnInputError(path, f"cannot parse table ({str(exc).splitlines()[0]})") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import unicodedata
 import warnings
 from collections.abc import Sequence
 
@@ -31,29 +32,112 @@ SPLIT_ALIASES = {
 }
 
 
+#: columns that hold names (ids, labels, class names, splits, sequences): always read verbatim
+#: as strings, so that ``NA``, ``null``, ``None``, ``nan``, ``TRUE``, ``1.0`` or ``001`` stay
+#: exactly what they are
+TEXT_COLUMNS = ("id", "split", "label", "true", "predicted", "sequence", "source",
+                "nearest_train_id", "cluster")
+#: what pandas reads as missing by default; :func:`read_text_table` applies it to the other
+#: (numeric) columns only
+NUMERIC_NA = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+#: the longest class name (characters)
+MAX_CLASS_NAME = 200
+#: Unicode categories refused in a class name: control and format characters (tabs, line
+#: ends, NUL, escape sequences, bidirectional overrides), line/paragraph separators, surrogates
+_BAD_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def class_name_problem(names: Sequence[object]) -> str | None:
+    """Why ``names`` cannot be class names (``None`` when they can): each a string of 1 to
+    :data:`MAX_CLASS_NAME` characters without a control or format character, none twice."""
+    seen: set[str] = set()
+    for name in names:
+        if not isinstance(name, str) or not name:
+            return f"class names must be distinct and non-empty strings, got {name!r}"
+        if len(name) > MAX_CLASS_NAME:
+            return (f"class names must be at most {MAX_CLASS_NAME} characters, got "
+                    f"{name[:20]!r}... ({len(name)})")
+        bad = next((c for c in name if unicodedata.category(c) in _BAD_CATEGORIES), None)
+        if bad is not None:
+            return (f"class names must hold no control character, got {name[:40]!r} "
+                    f"(with {bad!r})")
+        if name in seen:
+            return f"class names must be distinct and non-empty, got {name[:40]!r} twice"
+        seen.add(name)
+    return None
+
+
+def check_class_names(names: Sequence[object], path: str | os.PathLike) -> None:
+    """Refuse unusable class names (:func:`class_name_problem`) with a
+    :class:`~seqnn.errors.SeqnnInputError` naming ``path``."""
+    problem = class_name_problem(names)
+    if problem is not None:
+        raise SeqnnInputError(path, problem)
+
+
 def read_table(path: str | os.PathLike, required: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a TSV or CSV (sniffed from the header line) as strings; check required columns."""
+    """Read a TSV or CSV (sniffed from the header line) as strings, every field verbatim
+    (``NA``, ``null``, ``1.0``, ``001`` are names, never missing values or numbers); check
+    required columns."""
     text = read_text(path)
     first = text.splitlines()[0]
     sep = "\t" if "\t" in first else ","
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                         na_filter=False)
     except pd.errors.ParserError as exc:
         raise SeqnnInputError(path, f"cannot parse table ({str(exc).splitlines()[0]})") from None
     df.columns = [c.strip() for c in df.columns]
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise SeqnnInputError(
-            path, f"missing column(s) {', '.join(missing)}; columns are {', '.join(df.columns)}"
+            path, f"missing column(s) {', '.join(missing)}; columns are {column_list(df.columns)}"
         )
     return df
+
+
+def column_list(columns: Sequence[object], most: int = 10) -> str:
+    """The column names of a table for an error message: at most ``most`` of them, each
+    shown as is when it is short printable ASCII, else as a short escaped
+    :func:`~seqnn.data.fasta.snippet` (the header line of a file that is not a table is
+    never echoed whole)."""
+    from .fasta import SNIPPET, snippet
+
+    def one(c: object) -> str:
+        text = str(c)
+        plain = len(text) <= SNIPPET and text.isascii() and text.isprintable()
+        return text if plain else snippet(text)
+
+    shown = ", ".join(one(c) for c in list(columns)[:most])
+    return shown + (f" ... ({len(columns)} columns)" if len(columns) > most else "")
+
+
+def read_text_table(path: str | os.PathLike, sep: str = "\t",
+                    text_columns: Sequence[str] = TEXT_COLUMNS, **kwargs: object) -> pd.DataFrame:
+    """A table seqnn wrote (``predictions.tsv``, ``splits.tsv``, ``nearest_train.tsv``, ...)
+    with its name columns (``text_columns`` and :data:`TEXT_COLUMNS`) read verbatim as
+    strings -- only an empty field is missing (NaN), ``NA`` or ``null`` is a name -- and its
+    other columns parsed as pandas does (numbers; :data:`NUMERIC_NA` spellings are missing).
+    ``kwargs`` go to ``pandas.read_csv``."""
+    header = pd.read_csv(path, sep=sep, nrows=0, **kwargs).columns
+    text = set(text_columns) | set(TEXT_COLUMNS)
+    na = {c: ([""] if c in text else list(NUMERIC_NA)) for c in header}
+    return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=na, **kwargs,
+                       dtype={c: str for c in header if c in text})
 
 
 def read_sequences(path: str | os.PathLike, task: str | None = None) -> pd.DataFrame:
     """A sequences table (``id``, ``sequence``, ...) with numeric labels for regression."""
     df = read_table(path, ["id", "sequence"])
     if "label" in df and task == "regression":
-        df["label"] = pd.to_numeric(df["label"])
+        try:
+            df["label"] = pd.to_numeric(df["label"])
+        except (TypeError, ValueError):
+            check_labels(df, task, path, count_classes=False)  # names the record
+            raise
     return df
 
 
@@ -106,9 +190,11 @@ def check_labels(
     if task == "multilabel":  # labels, not label sets, are the classes
         from .labelsets import label_names
 
-        n_classes = len(label_names(df["label"]))
+        classes = list(label_names(df["label"]))
     else:
-        n_classes = df["label"].nunique()
+        classes = sorted(df["label"].unique())
+    check_class_names(classes, path)
+    n_classes = len(classes)
     if n_classes < 2:
         raise SeqnnInputError(path, f"task {task} needs at least 2 classes, found {n_classes}")
     if task == "binary" and n_classes != 2:
@@ -138,9 +224,7 @@ def check_label_set(task: str, labels: np.ndarray | None, class_names: Sequence[
             raise SeqnnInputError(path, f"{where} holds a non-finite regression target ({bad})")
         return
     names = [str(c) for c in class_names]
-    if len(set(names)) != len(names) or "" in names:
-        raise SeqnnInputError(path, f"class names must be distinct and non-empty, got "
-                              f"{', '.join(map(repr, names[:6]))}")
+    check_class_names(names, path)
     if task == "multilabel":
         _check_multi_hot(np.asarray(labels), names, path, where, count_classes)
         return

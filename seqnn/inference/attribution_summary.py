@@ -37,6 +37,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from ..data.alphabet import STANDARD
+from ..data.tables import read_text_table
 from .explain import explainer_for
 from .predictor import Predictor
 
@@ -202,7 +203,7 @@ def write_summary(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
         return None
     seqs = pd.read_csv(root / SEQUENCES, sep="\t", dtype={"id": str, "label": str},
                        keep_default_na=False)
-    splits = pd.read_csv(root / SPLITS, sep="\t", dtype={"id": str})
+    splits = read_text_table(root / SPLITS)
     ids, raw, labels = test_records(seqs.drop(columns=["split"], errors="ignore"), splits)
     if not ids:
         return None
@@ -215,7 +216,7 @@ def write_summary(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
             return None
     summary = summarize(predictor, ids, raw, labels)
     path = Path(out_dir) / ATTRIBUTIONS
-    write_text(json.dumps(summary) + "\n", path)
+    write_text(json.dumps(summary) + "\n", path, inside=out_dir)
     return path
 
 

@@ -43,13 +43,18 @@ from torch import nn
 
 from ..data.alphabet import STANDARD
 from ..data.encoding import crop, tokenize
-from ..errors import SeqnnInputError
+from ..errors import CheckpointError, SeqnnInputError
 from ..models.layers import InputLayer
 from ..runtime.forward import model_task
 
 METHODS = ("gradxinput", "ig", "ism")
 DEFAULT_ISM_MAX_LEN = 1000
 DEFAULT_IG_STEPS = 32
+#: ``ism`` refuses a record with more mutants (19 per standard residue, 20 per ``X``) than
+#: this unless the caller raises it (``seqnn explain --ism-max-mutants``): one mutant is one
+#: forward pass over its window, so 1,000,000 mutants of 1,000-residue windows is about
+#: 10^9 residue-forwards (hours on a CPU); a 100,000-residue protein has 1.9 million
+DEFAULT_ISM_MAX_MUTANTS = 1_000_000
 #: token ids of the 20 standard residues, in :data:`~seqnn.data.alphabet.STANDARD` order
 _RESIDUE_IDS = np.arange(1, 21, dtype=np.int64)
 
@@ -66,7 +71,9 @@ class Explanation:
     ``matrix`` ``(L, 20)`` ``float32`` over ``ACDEFGHIKLMNPQRSTVWY``: the ``ism`` deltas (0
     at the wild type) or, for the gradient methods with one-hot input, the input gradient
     minus its value at the observed residue (the first-order estimate of each
-    substitution); ``None`` otherwise.
+    substitution); ``None`` otherwise. ``truncated``: how many residues of the cleaned
+    sequence the model did not see (the length rule, or a flattening ``mlp``'s width); they
+    have no score.
     """
 
     id: str
@@ -75,6 +82,7 @@ class Explanation:
     target: str
     scores: np.ndarray
     matrix: np.ndarray | None = None
+    truncated: int = 0
 
 
 class _Swap:
@@ -147,6 +155,16 @@ class Explainer:
         self.model, self.class_names, self.device = model.eval(), class_names, device
         self.max_len, self.truncate, self.batch_size = max_len, truncate, batch_size
         self.n_outputs = int(getattr(model, "n_outputs", 1))
+        #: the ``ism`` cap per record (:data:`DEFAULT_ISM_MAX_MUTANTS`)
+        self.ism_max_mutants = DEFAULT_ISM_MAX_MUTANTS
+        #: the input width of a model that flattens (``mlp`` with ``flatten: true`` cuts its
+        #: input to its own ``max_len``, keeping the first residues); ``None`` otherwise
+        widths = [int(m.max_len) for m in model.modules() if getattr(m, "flatten", False)
+                  and isinstance(getattr(m, "max_len", None), int)]
+        self.width: int | None = min(widths) if widths else None
+        #: the model's name in messages (``model.json``'s ``model``; set by
+        #: :func:`explainer_for`)
+        self.model_name = "?"
 
     def target_index(self, target: str | None) -> int | None:
         """The index of ``target`` (a class name, or an output index for regression);
@@ -211,8 +229,12 @@ class Explainer:
         for s in seqs:
             tok = tokenize([s])[0].astype(np.int64)
             index = np.arange(1, len(tok) + 1, dtype=np.int64)
-            rows.append(crop(tok, self.max_len, self.truncate))
-            positions.append(crop(index, self.max_len, self.truncate))
+            row, pos = crop(tok, self.max_len, self.truncate), crop(index, self.max_len,
+                                                                  self.truncate)
+            if self.width is not None:  # a flattening mlp keeps its first ``width`` tokens
+                row, pos = row[: self.width], pos[: self.width]
+            rows.append(row)
+            positions.append(pos)
         return rows, positions
 
     def explain(self, ids: list[str], seqs: list[str], method: str = "gradxinput",
@@ -225,8 +247,16 @@ class Explainer:
         fixed = self.target_index(target)
         rows, positions = self._cropped(seqs)
         if method == "ism":
-            return [self._ism(i, r, p, fixed, ism_max_len)
-                    for i, r, p in zip(ids, rows, positions, strict=True)]
+            for rid, r in zip(ids, rows, strict=True):
+                n_mut = int(np.where(r <= 20, 19, 20).sum())
+                if n_mut > self.ism_max_mutants:
+                    raise SeqnnInputError("--method ism", f"{n_mut:,} mutants (forward passes) "
+                                          f"for {len(r):,} residues exceed the cap of "
+                                          f"{self.ism_max_mutants:,}; raise it with "
+                                          "--ism-max-mutants or use gradxinput/ig", rid)
+            return self._finish([self._ism(i, r, p, fixed, ism_max_len)
+                                 for i, r, p in zip(ids, rows, positions, strict=True)],
+                                seqs, method)
         out: list[Explanation] = []
         onehot = all(m.kind == "onehot" for m in self.model.modules()
                      if isinstance(m, InputLayer))
@@ -246,7 +276,22 @@ class Explainer:
                 out.append(Explanation(ids[i], _decode(r), positions[i],
                                        self._name(int(tgt[k])),
                                        attr[k, :length].astype(np.float32), matrix))
-        return out
+        return self._finish(out, seqs, method)
+
+    def _finish(self, items: list[Explanation], seqs: list[str], method: str
+                ) -> list[Explanation]:
+        """``items`` with their ``truncated`` counts, or :class:`~seqnn.errors.CheckpointError`
+        naming the model and the first record whose scores hold a NaN or an infinity (e.g. a
+        finite but huge weight), as ``predict`` does: never a silent NaN in the table."""
+        for e, seq in zip(items, seqs, strict=True):
+            e.truncated = len(seq) - len(e.seq)
+        bad = [e.id for e in items if not (np.isfinite(e.scores).all() and (
+            e.matrix is None or np.isfinite(e.matrix).all()))]
+        if bad:
+            raise CheckpointError(f"model {self.model_name!r}: non-finite {method} scores for "
+                                  f"record {bad[0]!r} ({len(bad)} of {len(items)} records in "
+                                  "this chunk); its weights overflow")
+        return items
 
     def _ism(self, rid: str, row: np.ndarray, pos: np.ndarray, fixed: int | None,
              limit: int) -> Explanation:
@@ -291,9 +336,12 @@ def _decode(row: np.ndarray) -> str:
 
 def explainer_for(predictor: Any, batch_size: int | None = None) -> Explainer:
     """An :class:`Explainer` for a loaded :class:`~seqnn.inference.predictor.Predictor`."""
-    return Explainer(predictor.model, predictor.class_names, predictor.max_len,
-                     predictor.truncate, predictor.device, batch_size or predictor.batch_size)
+    explainer = Explainer(predictor.model, predictor.class_names, predictor.max_len,
+                          predictor.truncate, predictor.device,
+                          batch_size or predictor.batch_size)
+    explainer.model_name = str(predictor.meta.get("model", "?"))
+    return explainer
 
 
-__all__ = ["DEFAULT_IG_STEPS", "DEFAULT_ISM_MAX_LEN", "METHODS", "Explainer", "Explanation",
-           "explainer_for", "target_scores"]
+__all__ = ["DEFAULT_IG_STEPS", "DEFAULT_ISM_MAX_LEN", "DEFAULT_ISM_MAX_MUTANTS", "METHODS",
+           "Explainer", "Explanation", "explainer_for", "target_scores"]

@@ -8,7 +8,8 @@ Output by extension:
   ``id, position, wt, mt, delta, target``. ``position`` is 1-based in the cleaned sequence.
 * ``.npz``: ``ids`` ``(N,)``, ``targets`` ``(N,)``, ``offsets`` ``(N + 1,)`` ``int64`` into
   the per-residue arrays ``positions`` ``int64``, ``residues`` (one letter each) and
-  ``scores`` ``float32``; for ``ism`` also ``delta`` ``(R, 20)`` ``float32`` over
+  ``scores`` ``float32``, ``truncated`` ``(N,)`` ``int64`` (residues the model did not see,
+  which have no score); for ``ism`` also ``delta`` ``(R, 20)`` ``float32`` over
   ``alphabet`` (``ACDEFGHIKLMNPQRSTVWY``; 0 at the wild type). The arrays are held in
   memory until the end (4 bytes per residue, 84 with ``ism``).
 
@@ -70,6 +71,7 @@ def _npz(items: list[Explanation], method: str) -> dict[str, np.ndarray]:
         "positions": np.concatenate([e.positions for e in items] or [np.zeros(0, np.int64)]),
         "residues": np.array([c for e in items for c in e.seq], dtype="<U1"),
         "scores": np.concatenate([e.scores for e in items] or [np.zeros(0, np.float32)]),
+        "truncated": np.array([e.truncated for e in items], np.int64),
     }
     if method == "ism":
         out["delta"] = np.concatenate([e.matrix for e in items]

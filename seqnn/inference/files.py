@@ -18,7 +18,7 @@ from ..data.fasta import DEFAULT_CHUNK, SeenIds, iter_fasta_chunks, source_name
 from ..data.files import STDOUT, atomic_path, check_output
 from ..errors import SeqnnInputError
 from .nearest import NearestTrain
-from .predictor import DEFAULT_THRESHOLD, Predictor, finish_rows
+from .predictor import Predictor, format_table
 from .reliability import Reliability
 
 
@@ -28,8 +28,9 @@ def count_records(path: str | os.PathLike) -> int | None:
     be read twice, or a file that cannot be read (the reader then reports why). Used only
     for a progress bar's total."""
     import gzip
+    import zlib
 
-    if str(path) == "-":
+    if str(path) == "-" or not os.path.isfile(path):  # stdin, a FIFO, /dev/zero: no count
         return None
     n, last = 0, b"\n"
     try:
@@ -39,7 +40,7 @@ def count_records(path: str | os.PathLike) -> int | None:
             while block := fh.read(1 << 20):
                 n += block.count(b"\n>") + (last == b"\n" and block[:1] == b">")
                 last = block[-1:]
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         return None
     return n
 
@@ -64,9 +65,10 @@ def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Pa
     A file ``out`` is written to a temporary name and renamed at the end, so an error leaves
     no partial output (standard output may have received earlier chunks); an ``out`` that is
     the input file is refused (:func:`~seqnn.data.files.check_output`). ``reliability`` adds
-    the columns of :mod:`seqnn.inference.reliability`.
+    the columns of :mod:`seqnn.inference.reliability`. Each chunk's rows are
+    :meth:`Predictor.predict_table` (the code path of ``Predictor.predict``) written through
+    :func:`~seqnn.inference.predictor.format_table` (floats to 4 significant digits).
     """
-    threshold = float(predictor.meta.get("identity_threshold", DEFAULT_THRESHOLD))
     check_output(out, [path])
     with contextlib.ExitStack() as stack:
         if out is None or str(out) == STDOUT:
@@ -77,12 +79,8 @@ def predict_file(predictor: Predictor, path: str | os.PathLike, out: str | os.Pa
         bar, seen, n = stack.enter_context(_progress(progress, path)), SeenIds(src), 0
         for records in iter_fasta_chunks(path, chunk_size, max_record):
             chunk = predictor.prepare(records, src, seen, check_nucleotide=n == 0)
-            ident = nearest.identity(chunk.seqs) if nearest is not None else None
-            frame = finish_rows(predictor.predict_chunk(chunk, bar.update), chunk, ident,
-                                threshold)
-            if reliability is not None:
-                names = predictor.class_names if predictor.task != "regression" else []
-                frame = reliability.add_columns(frame, ident, names)
+            frame = format_table(predictor.predict_table(chunk, nearest, reliability,
+                                                         bar.update))
             fh.write(frame.to_csv(sep="\t", index=False, header=n == 0, lineterminator="\n"))
             fh.flush()
             n += len(chunk.ids)

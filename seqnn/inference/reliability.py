@@ -3,7 +3,10 @@
 what it holds and how the conformal threshold is defined).
 
 * ``expected_<metric>`` (with the nearest-train identity): the model's test metric in the
-  identity bin the query falls in (empty where that bin had too few test sequences);
+  identity bin the query falls in; where that bin had no test sequence, the metric over all
+  test sequences (``expected_all`` of ``reliability.json``); ``expected_from`` says which
+  (``bin`` | ``all``; empty, with an empty value, for a record written before
+  ``expected_all`` existed);
 * with ``coverage``: ``prediction_set`` (classification: the ``;``-joined classes whose
   ``1 - p`` is within the threshold of the query's identity bin, or of all validation
   sequences where the bin had fewer than ``min_bin``) or ``lower`` / ``upper``
@@ -39,6 +42,11 @@ class Reliability:
         if coverage is not None and not 0 < coverage < 1:
             raise SeqnnInputError("--coverage", f"must be between 0 and 1, got {coverage}")
         record = read_json(path, strict=True) if path.is_file() else None
+        if isinstance(record, dict) and record.get("available") is False:  # no scores stored
+            if coverage is not None:
+                raise SeqnnInputError(path, f"{record.get('why', 'no conformal scores')}; "
+                                            "--coverage needs them")
+            record = None
         if record is None and coverage is not None:
             raise SeqnnInputError(path, "missing: --coverage needs the validation scores that "
                                   "'seqnn check' stores in the model folder")
@@ -70,6 +78,23 @@ class Reliability:
         return [next((str(b[2]) for b in bins if b[0] <= v < b[1]), str(bins[-1][2]))
                 for v in identity.tolist()]
 
+    def _expected(self, where: list[str]) -> tuple[np.ndarray, list[str]]:
+        """``expected_<metric>`` per row and where it came from: ``bin`` (the row's identity
+        bin), ``all`` (every test sequence, where the bin had none) or empty (no value)."""
+        by_bin, overall = self.record.get("expected", {}), self.record.get("expected_all")
+        values, origin = [], []
+        for w in where:
+            if (v := by_bin.get(w)) is not None:
+                values.append(float(v))
+                origin.append("bin")
+            elif overall is not None:
+                values.append(float(overall))
+                origin.append("all")
+            else:
+                values.append(math.nan)
+                origin.append("")
+        return np.asarray(values, dtype=float), origin
+
     def add_columns(self, frame: pd.DataFrame, identity: np.ndarray | None,
                     class_names: list[str]) -> pd.DataFrame:
         """Insert the reliability columns before ``flags`` (module doc)."""
@@ -78,11 +103,10 @@ class Reliability:
         where = self._bins(identity, len(frame))
         at = list(frame.columns).index("flags") if "flags" in frame.columns else len(frame.columns)
         if identity is not None:
-            expected = self.record.get("expected", {})
-            frame.insert(at, f"expected_{self.record['metric']}",
-                         [None if (v := expected.get(w)) is None else round(float(v), 4)
-                          for w in where])
-            at += 1
+            values, origin = self._expected(where)
+            frame.insert(at, f"expected_{self.record['metric']}", values)
+            frame.insert(at + 1, "expected_from", origin)
+            at += 2
         if self.coverage is None:
             return frame
         thr = np.array([self.thresholds.get(w, self.thresholds["global"]) for w in where])

@@ -1,5 +1,6 @@
 """Model families by name: the registry, the shared layers, one module per family
-(``mlp``, ``cnn``, ``rnn``, ``autoencoder``) and the seed ensemble.
+(``mlp``, ``cnn``, ``rnn``, ``autoencoder`` and the generative ``vae`` and ``gan``) and the
+seed ensemble. ``list_models()`` gives the registered names.
 
 >>> model = get_model("cnn", n_outputs=1, task="binary", channels=[32, 32])
 >>> logits = model(x, mask)          # x: (N, L) token ids, mask: (N, L) bool -> (N, 1)

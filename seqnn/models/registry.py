@@ -5,8 +5,9 @@
 >>> z = model.embed(x, mask)         # (N, D)
 >>> same = get_model("cnn", n_outputs=1, task="binary", **model.config)
 
-Registered: ``mlp``, ``cnn``, ``rnn``, ``autoencoder``. A new family is one new module that
-decorates its class with :func:`register_model` and one import line in
+Registered: ``mlp``, ``cnn``, ``rnn``, ``autoencoder``, ``vae`` and ``gan`` (the two
+generative families); :func:`list_models` is the authoritative list. A new family is one new
+module that decorates its class with :func:`register_model` and one import line in
 :mod:`seqnn.models` (the package ``__init__``), which imports this registry first.
 """
 

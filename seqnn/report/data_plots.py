@@ -5,7 +5,7 @@ train, and a model's test metric by identity and length bin.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,18 @@ from ..data.alphabet import STANDARD
 from ..data.files import read_json
 from .figures import (
     FIGSIZE,
+    SPLIT_COLOURS,
     WIDE,
     PathLike,
     PlotUnavailable,
+    class_colours,
     class_groups,
     hist_by_split,
     pyplot,
     read_sequences_tsv,
     read_tsv,
     save_png,
+    wrap_label,
 )
 
 
@@ -51,24 +54,47 @@ def _identity_counts(source: PathLike | Mapping) -> tuple[np.ndarray, dict[str, 
                    for s in sorted(set(splits) - {"train"})}
 
 
+def share_text(value: float) -> str:
+    """A share as a percentage, with one decimal under 10 % (3.6 %, not "4%")."""
+    return f"{100 * value:.1f}%" if value < 0.1 else f"{100 * value:.0f}%"
+
+
 def plot_identity_histogram(source: PathLike | Mapping, threshold: float,
                             path: PathLike) -> None:
     """Highest identity of each valid/test sequence to any training sequence, as grouped
-    bars per split, with the leakage threshold marked and the share above it per split."""
+    bars per split with each bar's count above it, the leakage threshold marked and the
+    share above it per split in the legend. The count axis is logarithmic when the counts
+    span more than a factor 20, so a bin of one sequence still shows."""
     edges, splits = _identity_counts(source)
     if not splits:
         raise PlotUnavailable("no held-out sequences in the identity data")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE)
     width = np.diff(edges) / (len(splits) + 1)
+    counts_all = np.concatenate(list(splits.values()))
+    positive = counts_all[counts_all > 0]
+    log = positive.size > 0 and positive.max() > 20 * positive.min()
     for k, (split, counts) in enumerate(splits.items()):
         above = counts[edges[:-1] >= threshold - 1e-9].sum() / max(counts.sum(), 1)
-        ax.bar(edges[:-1] + width * (k + 0.5), counts, width=width, align="edge",
-               label=f"{split}: {above:.0%} ≥ {threshold:g}")
-    ax.axvline(threshold, color="red", ls="--", lw=1)
-    ax.set(xlabel="identity to nearest training sequence", ylabel="sequences", xlim=(0, 1))
+        x = edges[:-1] + width * (k + 0.5)
+        ax.bar(x, counts, width=width, align="edge", color=SPLIT_COLOURS.get(split),
+               label=f"{split}: {share_text(above)} ≥ {threshold:g}")
+        for xi, wi, c in zip(x, width, counts, strict=True):
+            if c > 0:
+                ax.text(xi + wi / 2, c, f"{c:g}", ha="center", va="bottom", fontsize=6)
+    ax.axvline(threshold, color="0.2", ls="--", lw=1, label=f"threshold {threshold:g}")
+    if log:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_yscale("log")
+        ax.set_ylim(0.7, positive.max() * 3)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        ax.set_ylim(0, max(float(counts_all.max()), 1.0) * 1.15)
+    ax.set(xlabel="identity to nearest training sequence",
+           ylabel="sequences" + (" (log scale)" if log else ""), xlim=(0, 1))
     ax.set_title("Held-out vs train identity", fontsize=9)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=8, loc="upper right")
     save_png(fig, path)
 
 
@@ -111,51 +137,70 @@ def as_mapping(value: Any) -> Mapping:
     return value if isinstance(value, Mapping) else {}
 
 
-def plot_metric_by_bin(checks_model_entry: Mapping, path: PathLike,
-                       metric: str = "metric") -> None:
+MARKERS = "os^vDPX<>ph*"
+
+
+def plot_metric_by_bin(checks_model_entry: Mapping, path: PathLike, metric: str = "metric",
+                       class_names: Sequence[str] | None = None) -> None:
     """Test performance per identity-to-train bin (left) and per length bin (right), from one
-    model's entry in ``checks.json``. Classification draws accuracy (bars) with each class's
-    recall (markers), since MCC is undefined in a bin of one true class: such bins are
-    hatched and annotated "one class"; regression draws ``metric`` (Spearman) with the mean
-    absolute error as markers on a second axis. Every bar carries its number of sequences."""
+    model's entry in ``checks.json``. Classification draws accuracy (grey bars) with every
+    class's recall (markers side by side in the page's class colours, ``class_names`` fixing
+    them), since MCC is undefined in a bin of one true class: such bins are hatched and
+    annotated "one class"; regression draws ``metric`` (Spearman) with the mean absolute
+    error as markers on a second axis. Each bin's number of sequences is written under its
+    name; the legend sits below the panels, one entry per class."""
     panels = [(k, t) for k, t in (("by_identity_bin", "identity to train"),
                                   ("by_length_bin", "length")) if checks_model_entry.get(k)]
     if not panels:
         raise PlotUnavailable("no by_identity_bin or by_length_bin in the checks entry")
+    datas = [bin_plot_data(checks_model_entry, k) for k, _ in panels]
+    found = list(dict.fromkeys(c for d in datas for r in d["recall"] for c in r))
+    order = [str(c) for c in class_names or [] if str(c) in found]
+    names = order + sorted(c for c in found if c not in order)
+    colours = class_colours([*names, *(class_names or [])])
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=WIDE if len(panels) == 2 else FIGSIZE,
-                             squeeze=False)
+    rows = -(-(len(names) + 1) // 4)
+    size = WIDE if len(panels) == 2 else FIGSIZE
+    fig, axes = plt.subplots(1, len(panels), figsize=(size[0], size[1] + 0.22 * rows),
+                             squeeze=False, layout="constrained")
     regression = False
-    for ax, (key, title) in zip(axes[0], panels, strict=True):
-        data = bin_plot_data(checks_model_entry, key)
+    handles: dict[str, Any] = {}
+    for ax, (key, title), data in zip(axes[0], panels, datas, strict=True):
         regression = _is_regression(checks_model_entry, key)
         x = np.arange(len(data))
         values = np.nan_to_num(data["value"].to_numpy(dtype=float))
-        bars = ax.bar(x, values, color="tab:blue", alpha=0.8,
-                      label=f"test {metric}" if regression else "accuracy")
+        bars = ax.bar(x, values, color="0.78", edgecolor="0.55", width=0.8)
+        handles[f"test {metric}" if regression else "accuracy"] = bars
         for bar, one in zip(bars, data["one_class"], strict=True):
             if one:
-                bar.set(hatch="//", facecolor="0.85", edgecolor="0.4")
-        for i, row in data.iterrows():
-            ax.text(i, max(values[i], 0) + 0.02, row["label"], ha="center", va="bottom",
-                    fontsize=9)
+                bar.set(hatch="//", facecolor="0.9", edgecolor="0.4")
+        for i, row in data.iterrows():  # n goes under the bin's name, the rest on the bar
+            rest = str(row["label"]).split("\n")[1:]
+            if rest:
+                ax.text(i, max(values[i], 0) + 0.02, "\n".join(wrap_label(t, 16) for t in rest),
+                        ha="center", va="bottom", fontsize=8)
         if not regression:
-            names = list(dict.fromkeys(c for r in data["recall"] for c in r))[:4]
+            step = 0.7 / max(len(names), 1)
             for k, cls in enumerate(names):
                 ys = [r.get(cls, np.nan) for r in data["recall"]]
-                ax.plot(x, ys, ls="none", marker="ovs^"[k], color=f"C{k + 1}",
-                        label=f"recall {cls}")
+                handles[f"recall {cls}"] = ax.plot(
+                    x + (k - (len(names) - 1) / 2) * step, ys, ls="none",
+                    marker=MARKERS[k % len(MARKERS)], ms=5, color=colours[cls],
+                    markeredgecolor="0.2", markeredgewidth=0.4)[0]
         elif data["mae"].notna().any():
             twin = ax.twinx()
-            twin.plot(x, data["mae"], ls="none", marker="D", color="C3", label="MAE")
-            twin.set_ylabel("MAE", color="C3")
+            handles["MAE"] = twin.plot(x, data["mae"], ls="none", marker="D", color="#4477aa")[0]
+            twin.set_ylabel("MAE", color="#4477aa")
             twin.set_ylim(0, 1.45 * float(data["mae"].max()) or 1.0)
-            twin.legend(fontsize=9, loc="upper right", frameon=False)
-        ax.set_ylim(min(0.0, float(np.nanmin(values))) - 0.02, 1.45)
-        ax.set_xticks(x, data["bin"], rotation=30 if len(data) > 4 else 0)
+        notes = any("\n" in str(label) for label in data["label"])  # text above a bar
+        ax.set_ylim(min(0.0, float(np.nanmin(values))) - 0.02, 1.45 if notes else 1.08)
+        ax.set_xticks(x, [f"{b}\nn={'?' if n is None else n}"
+                          for b, n in zip(data["bin"], data["n"], strict=True)],
+                      rotation=30 if len(data) > 4 else 0)
         ax.axhline(0, color="black", lw=0.5)
         ax.set(xlabel=title, ylabel=f"test {metric}" if regression else "test accuracy / recall")
-        ax.legend(fontsize=9, loc="upper left", ncol=2, frameon=False)
+    fig.legend(list(handles.values()), [wrap_label(k, 40) for k in handles], fontsize=8,
+               loc="outside lower center", ncol=min(4, len(handles)), frameon=False)
     what = metric if regression else "accuracy and recall"
     fig.suptitle(f"Test {what} by bin (hatched: one true class only)" if not regression
                  else f"Test {what} by bin", fontsize=10)
@@ -177,7 +222,8 @@ def plot_length_hist(sequences_tsv: PathLike, path: PathLike, task: str | None =
     top = max(float(np.quantile(df["length"], 0.995)), float(df["length"].min()) + 1)
     groups = {k: df.loc[m, "length"].clip(upper=top) for k, m in class_groups(df, task).items()}
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(FIGSIZE[1], 1.1 + 0.27 * len(groups))))
+    colours = class_colours(groups)
     if len(groups) > 4:
         try:  # matplotlib >= 3.10 spells it orientation=; vert= is deprecated in 3.11
             ax.boxplot(list(groups.values()), orientation="horizontal", showfliers=False)
@@ -185,10 +231,12 @@ def plot_length_hist(sequences_tsv: PathLike, path: PathLike, task: str | None =
             ax.boxplot(list(groups.values()), vert=False, showfliers=False)
         ax.set_yticks(range(1, len(groups) + 1), [f"{k} ({len(v)})" for k, v in groups.items()],
                       fontsize=8)
+        ax.invert_yaxis()  # the first class on top, as in the composition heatmap
     else:
         bins = np.linspace(df["length"].min(), top, 31)
         for name, lengths in groups.items():
             ax.hist(lengths, bins=bins, histtype="step", density=True, lw=1.2,
+                    color=colours.get(name) if len(groups) > 1 else None,
                     label=f"{name} (n={len(lengths)}, median {int(lengths.median())})")
         ax.set(ylabel="density")
         ax.legend(fontsize=8)
@@ -216,12 +264,13 @@ def plot_composition(sequences_tsv: PathLike, path: PathLike, task: str | None =
     if not any(freq[-1] for freq in comp.values()):  # no X anywhere: drop its empty column
         letters, comp = letters[:-1], {k: v[:-1] for k, v in comp.items()}
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=WIDE)
+    fig, ax = plt.subplots(figsize=(WIDE[0], max(WIDE[1], 1.2 + 0.25 * len(comp))))
+    colours = class_colours(comp)
     if len(comp) <= 5:
         width = 0.8 / len(comp)
         for k, (name, freq) in enumerate(comp.items()):
             ax.bar(np.arange(len(letters)) + (k - (len(comp) - 1) / 2) * width, freq,
-                   width=width, label=name)
+                   width=width, label=name, color=colours[name] if len(comp) > 1 else None)
         ax.set_xticks(range(len(letters)), letters)
         ax.set(ylabel="fraction of residues")
         ax.legend(fontsize=9, ncol=min(len(comp), 5))

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.outputs import file_mode
 from ..errors import OutputError
 from .figures import pyplot, save_png
 
@@ -144,6 +145,7 @@ class PlotDir:
             target = Path(self.folder)
             if target.is_dir():
                 target.rmdir()
+            os.chmod(self.tmp, file_mode(0o777))  # mkdtemp makes 0700; a folder gets 0755
             os.replace(self.tmp, target)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)

@@ -39,7 +39,10 @@ th{background:#f1f3f4}tbody tr:nth-child(even){background:#fafafa}
 .banner.note{background:#fffde7;border:1px solid #f9a825}
 .badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600;color:#fff}
 .badge.ok{background:#2e7d32}.badge.warn{background:#ef8f00}.badge.fail{background:#c62828}
-.badge.unknown{background:#888}.lvl-fail{color:#c62828;font-weight:600}.lvl-caution{color:#b26a00}
+.badge.unknown{background:#888}.badge{white-space:nowrap}
+.tag{display:inline-block;padding:0 .4em;border-radius:3px;font-size:.85em;font-weight:600;
+ border:1px solid}.tag.note{color:#37474f;background:#eceff1;border-color:#90a4ae}
+.note-line{color:#37474f}.lvl-fail{color:#c62828;font-weight:600}.lvl-caution{color:#b26a00}
 .bad{color:#c62828;font-weight:600}.good{color:#2e7d32}.na,.muted{color:#777}.na{font-style:italic}
 .plots{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}
 .plots img{max-width:100%;height:auto;border:1px solid #eee}
@@ -55,10 +58,13 @@ HOWTO = (
      "large train–test gap, a tiny valid or test split, a wide confidence interval, or a class "
      "absent from valid or test. Green PASS: none of these. The first line of each box says "
      "why, most severe first; an autoencoder is judged by the linear probe of its latent "
-     "vectors."),
-    ("Summary chart", "Each model's test metric (dot) with its 95% bootstrap interval (bar); "
-     "the vertical lines are the shortcut baselines' test scores on the same split. A model "
-     "whose interval overlaps the best shortcut line has not clearly learned more than it."),
+     "vectors. Below the reasons, a caution that some classes are never recalled on test "
+     "comes from the per-class table and does not change the level; a grey NOTE (the "
+     "attribution check) is information, not a reason."),
+    ("Summary chart", "Each model's test metric (dot) with its 95% bootstrap interval (bar), "
+     "coloured by its verdict level; the blue and grey vertical lines are the shortcut "
+     "baselines' test scores on the same split, the best one darkest. A model whose interval "
+     "overlaps the best shortcut line has not clearly learned more than it."),
     ("Shortcut baselines", "Simple scikit-learn models trained on the same split: majority "
      "class (or mean), length only, amino-acid composition, dipeptide composition. A network "
      "that does not beat them has learned nothing beyond length or composition."),

@@ -44,8 +44,10 @@ from .results import Results
 
 
 def _keys(d: Results) -> tuple[str, ...]:
-    """The metric columns of the comparison table for this dataset's task."""
-    return REG_KEYS if d.task == "regression" else CLASS_KEYS
+    """The metric columns of the comparison table for this dataset's task, less the
+    headline metric, which has its own column with its interval."""
+    keys = REG_KEYS if d.task == "regression" else CLASS_KEYS
+    return tuple(k for k in keys if k != d.metric)
 
 
 def _controls(c: Mapping) -> tuple[str, str]:
@@ -87,10 +89,9 @@ def _model_row(d: Results, name: str, m: Mapping) -> list[str]:
         f'<span class="{"good" if delta >= margin else "bad"}">{fmt(delta, signed=True)}'
         f"</span> vs {esc(best.get('label', best.get('name', '?')))}")
     gap = as_dict(c.get("gap")).get("train_test_gap")
-    return [f"<b>{esc(name)}</b>", headline_cell(d, c, test),
+    return [f"<b>{esc(name)}</b>", badge(level(c)), headline_cell(d, c, test),
             *(fmt(test.get(k)) for k in _keys(d)), delta_cell, fmt(gap, signed=True),
-            _epochs(c.get("best_epoch", m["info"].get("best_epoch"))), *_controls(c),
-            badge(level(c))]
+            _epochs(c.get("best_epoch", m["info"].get("best_epoch"))), *_controls(c)]
 
 
 def _epochs(value: Any) -> str:
@@ -107,15 +108,17 @@ def _baseline_value(b: Any, split: str, metric: str) -> Any:
 
 
 def _comparison(d: Results) -> str:
-    """The model comparison table, with the shortcut baselines as grey rows below."""
-    header = ["Model", f"Test {LABELS.get(d.metric, d.metric)} [95% CI]",
-              *(LABELS[k] for k in _keys(d)), "Δ vs best shortcut", "Train–test gap",
-              "Best epoch", "Permutation control", "Shuffle control", "Verdict"]
+    """The model comparison table, with the shortcut baselines as grey rows below; the
+    verdict is the second column, so it shows on a narrow screen while the rest scrolls."""
+    header = ["Model", "Verdict", f"Test {LABELS.get(d.metric, d.metric)} [95% CI]",
+              *(LABELS.get(k, k) for k in _keys(d)), "Δ vs best shortcut", "Train–test gap",
+              "Best epoch", "Permutation control", "Shuffle control"]
     rows = [_model_row(d, n, m) for n, m in d.models.items()]
-    blank = ["—"] * (len(header) - 2 - len(_keys(d)))
+    blank = ["—"] * (len(header) - 3 - len(_keys(d)))
     for name, b in d.baselines.items():
         test = as_dict(as_dict(b).get("test"))
         rows.append([f'<span class="muted">shortcut: {esc(name)}</span>',
+                     '<span class="muted">shortcut</span>',
                      fmt(_baseline_value(b, "test", d.metric)),
                      *(fmt(test.get(k)) for k in _keys(d)), *blank])
     return html_table(header, rows) if rows else na("Models")
@@ -138,7 +141,8 @@ def _history_note(mdir: Path) -> str:
 def _metrics_table(metrics: Mapping) -> str:
     """Train/valid/test rows of every metric in ``metrics.json``, known ones first."""
     known = CLASS_KEYS + REG_KEYS + AE_KEYS + ("n",)
-    found = dict.fromkeys(k for s in SPLITS for k in (metrics.get(s) or {}))
+    found = dict.fromkeys(k for s in SPLITS for k in (metrics.get(s) or {})
+                          if k != "calibration")  # shown by the reliability diagram
     keys = [k for k in known if k in found] + [k for k in found if k not in known]
     rows = [[esc(s), *(fmt((metrics.get(s) or {}).get(k)) for k in keys)]
             for s in SPLITS if metrics.get(s)]
@@ -168,7 +172,8 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
                  plot(plot_reliability, pred, names, info.get("temperature", 1.0),
                       alt=f"{name} reliability")]
     if c.get("by_identity_bin") or c.get("by_length_bin"):
-        figs.append(plot(plot_metric_by_bin, c, alt=f"{name} metric by bin", metric=d.metric))
+        figs.append(plot(plot_metric_by_bin, c, alt=f"{name} metric by bin", metric=d.metric,
+                         class_names=names))
     recipe = f"{esc(info.get('model', name))}, task {esc(task or NA)}" + (
         f"; {esc(params)}" if params else "")
     if isinstance(info.get("ensemble"), int) and info["ensemble"] > 1:
@@ -183,7 +188,7 @@ def _model_detail(d: Results, name: str, m: Mapping, plot: Plots) -> str:
             + _class_detail(m.get("classes"))
             + (regression_table(c) if task == "regression" else "")
             + f'<div class="plots">{"".join(figs)}</div>'
-            + attribution_detail(mdir, name, plot) + "</div>")
+            + attribution_detail(mdir, name, plot, names) + "</div>")
 
 
 def _data_warnings(metrics: Mapping) -> str:

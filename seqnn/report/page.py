@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .. import layout
 from ..data.files import write_text
@@ -84,6 +85,14 @@ def _index_column(d: Results, models: list[str]) -> list[str]:
     return cells
 
 
+def local_href(target: Path, base: Path) -> str:
+    """The link from a page in ``base`` to the file ``target``, for an ``href``: relative,
+    URL-encoded and starting with ``./``, so that no folder name (``javascript:alert(1)``, a
+    ``#`` or a ``?``) becomes a URL scheme, a fragment or a query; escaped for the attribute."""
+    rel = Path(os.path.relpath(target, base)).as_posix()
+    return esc("./" + quote(rel))
+
+
 def build_index(results_dir: str | os.PathLike, dataset_names: Sequence[str],
                 out_html: str | os.PathLike, title: str = "seqnn: datasets side by side") -> None:
     """Write a small self-contained page comparing datasets (e.g. a published split and a
@@ -96,7 +105,7 @@ def build_index(results_dir: str | os.PathLike, dataset_names: Sequence[str],
               *(f"{m}: test metric / best shortcut" for m in models), "Report"]
     out_dir = Path(out_html).resolve().parent
     cols = [_index_column(d, models) + [
-        f'<a href="{esc(os.path.relpath(d.root.resolve() / layout.REPORT_HTML, out_dir))}">'
+        f'<a href="{local_href(d.root.resolve() / layout.REPORT_HTML, out_dir)}">'
         "report.html</a>"] for d in data.values()]
     rows = [[esc(label), *(col[i] for col in cols)] for i, label in enumerate(labels)]
     note = ("<p>If a model's score falls from a published split to a homology-aware cluster "

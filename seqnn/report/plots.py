@@ -23,10 +23,12 @@ from .data_plots import plot_metric_by_bin
 from .figures import (
     AUTOENCODER_TASKS,
     FIGSIZE,
+    SPLIT_COLOURS,
     WIDE,
     PathLike,
     PlotUnavailable,
     hist_by_split,
+    integer_ticks,
     pyplot,
     read_predictions,
     read_tsv,
@@ -55,7 +57,8 @@ def plot_learning_curves(history_csv: PathLike, path: PathLike, best_epoch: int 
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=WIDE)
     for ax, name in zip(axes, ["loss", metric], strict=True):
-        for split, style, color in (("train", "-", "C0"), ("valid", "--", "C1")):
+        for split, style in (("train", "-"), ("valid", "--")):
+            color = SPLIT_COLOURS[split]
             col = f"{split}_{name}"
             if not name or col not in h.columns:
                 continue
@@ -67,6 +70,7 @@ def plot_learning_curves(history_csv: PathLike, path: PathLike, best_epoch: int 
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", ls=":", label=f"best epoch {best_epoch}")
         ax.set(xlabel="epoch", ylabel=name or "no metric logged")
+        integer_ticks(ax.xaxis)
         ax.legend(fontsize=9)
     fig.suptitle("Learning curves", fontsize=10)
     save_png(fig, path)
@@ -91,14 +95,16 @@ def plot_confusion(predictions_tsv: PathLike, class_names: Sequence[str] | None,
     rate = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     plt = pyplot()
     side = max(3.2, 0.3 * len(names) + 2.0)
-    fig, ax = plt.subplots(figsize=(side + 0.8, side))
+    longest = 0.065 * max(len(n) for n in names) if len(names) > 2 else 0.0  # inches of text
+    fig, ax = plt.subplots(figsize=(side + 0.8 + longest, side + 0.7 * longest))
     im = ax.imshow(rate, cmap="Blues", vmin=0, vmax=1)
     if len(names) <= 12:
         for (i, j), n in np.ndenumerate(cm):
             ax.text(j, i, str(n), ha="center", va="center", fontsize=8,
                     color="white" if rate[i, j] > 0.6 else "black")
     ticks = range(len(names))
-    ax.set_xticks(ticks, names, rotation=45 if len(names) > 2 else 0, ha="right", fontsize=9)
+    ax.set_xticks(ticks, names, rotation=45 if len(names) > 2 else 0, ha="right", fontsize=9,
+                  rotation_mode="anchor")
     ax.set_yticks(ticks, names, fontsize=9)
     ax.set(xlabel="predicted", ylabel="true")
     ax.set_title(f"Confusion matrix ({split}, n={int(cm.sum())})", fontsize=9)
@@ -254,7 +260,7 @@ def evaluate_model_dir(model_dir: PathLike, out_dir: PathLike,
                      (pred, names, info.get("temperature", 1.0)), {}))
     if entry:
         jobs.append(("metric_by_bin.png", plot_metric_by_bin, (entry,),
-                     {"metric": metric or "metric"}))
+                     {"metric": metric or "metric", "class_names": names}))
     made = []
     for name, fn, args, kwargs in jobs:
         try:

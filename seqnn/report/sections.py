@@ -6,6 +6,7 @@ returns ready HTML; every text from a file is escaped.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 
 import pandas as pd
@@ -75,13 +76,14 @@ def _headline(c: Mapping) -> str:
 
 def _reason_items(c: Mapping, extra: list[str]) -> str:
     """The list items of a verdict box: each reason with its level (most severe first), or
-    the plain warnings of a checks.json from before levels, then ``extra`` notes."""
+    the plain warnings of a checks.json from before levels, then ``extra`` items (ready
+    HTML)."""
     reasons = [r for r in c.get("reasons") or [] if isinstance(r, Mapping)]
     items = [f'<li><span class="lvl-{esc(r.get("level"))}">{esc(r.get("level", ""))}</span>: '
              f'{esc(r.get("message", r.get("short", "")))}</li>' for r in reasons]
     if not reasons:
         items = [f"<li>{esc(w)}</li>" for w in c.get("warnings") or []]
-    return "".join(items + [f"<li>{esc(w)}</li>" for w in extra])
+    return "".join(items + [f"<li>{w}</li>" for w in extra])
 
 
 def _verdict_box(name: str, m: Mapping) -> str:
@@ -96,9 +98,12 @@ def _verdict_box(name: str, m: Mapping) -> str:
     extra = []
     if m.get("classes") is not None:
         zero = zero_recall(m["classes"])
-        if zero:
-            extra.append(f"{len(zero)} of {len(m['classes'])} classes are never recalled on "
-                         f"test (recall 0): {'; '.join(map(str, zero))}.")
+        if zero:  # the report's own finding: tagged caution, the level stays the checks'
+            extra.append('<span class="lvl-caution">caution</span>: '
+                         + esc(f"{len(zero)} of {len(m['classes'])} classes are never "
+                               f"recalled on test (recall 0): {'; '.join(map(str, zero))}.")
+                         + ' <span class="muted">(from the per-class table; not a reason of '
+                         "the level)</span>")
     items = _reason_items(c, extra)
     why = f'<p class="why">{esc(c["why"])}</p>' if c.get("why") else ""
     return (f'<div class="verdict {cls}"><h3>{esc(name)} {badge(lvl)}</h3>{why}'
@@ -190,13 +195,16 @@ def _balance_rows(d: Results) -> tuple[list[str], list[list[str]]]:
 
 
 def _fraction_rows(audit: Mapping) -> list[list[str]]:
-    """Per held-out split: sequences, how many and what share reach the threshold, and the
-    share of residue-shuffled copies that do (chance similarity)."""
+    """Per held-out split: sequences, how many and what share reach the threshold (red only
+    when the audit calls it a leak), and the share of residue-shuffled copies that do
+    (chance similarity)."""
     frac = as_dict(audit.get("fraction_above_threshold"))
+    leak = bool(audit.get("leak"))
     n, above = as_dict(audit.get("n")), as_dict(audit.get("n_above_threshold"))
     background = as_dict(audit.get("background_fraction_above_threshold"))
     return [[esc(s), fmt(n.get(s)), fmt(above.get(s)),
-             f'<span class="{"bad" if v else "good"}">{pct(v)}</span>', pct(background.get(s))]
+             f'<span class="{"good" if not v else "bad" if leak else "plain"}">{pct(v)}</span>',
+             pct(background.get(s))]
             for s, v in frac.items()]
 
 
@@ -255,6 +263,9 @@ def split_section(d: Results, plot: Plots) -> str:
                    + f"; valid_fraction {fmt(carved.get('valid_fraction'))}, seed "
                    f"{fmt(carved.get('seed'))}).</p>")
     header, rows = _balance_rows(d)
+    if len(header) > 8:  # many classes: one row per class, a column per split
+        header, rows = (["Class", *(html.unescape(r[0]) for r in rows)],
+                        [[esc(h), *(r[i] for r in rows)] for i, h in enumerate(header[1:], 1)])
     out.append(html_table(header, rows) if rows else na("Split sizes"))
     threshold = float(audit.get("identity_threshold", 0.3))
     nearest = d.root / layout.NEAREST_TRAIN

@@ -16,6 +16,10 @@ from .results import Results
 
 LEVEL_COLOURS = {"fail": "#c62828", "caution": "#ef8f00", "warning": "#ef8f00",
                  "pass": "#2e7d32", "ok": "#2e7d32"}
+#: the shortcut lines, best first: blues and greys with distinct dashes, so no line reads as
+#: a verdict colour (red, amber and green are the models' levels only)
+BASELINE_STYLES = (("#08306b", "--"), ("#2171b5", ":"), ("#6baed6", "-."),
+                   ("0.35", (0, (5, 1, 1, 1))), ("0.6", (0, (1, 1))), ("0.2", (0, (3, 2))))
 
 
 def chart_data(d: Results) -> dict[str, Any]:
@@ -43,7 +47,8 @@ def chart_data(d: Results) -> dict[str, Any]:
 
 def plot_summary_chart(data: Mapping[str, Any], path: PathLike) -> None:
     """Draw :func:`chart_data`'s ``data``: one row per model (dot and interval, coloured by
-    level), one dashed vertical line per shortcut baseline, labelled in the legend."""
+    level), one vertical line per shortcut baseline (:data:`BASELINE_STYLES`), labelled in
+    the legend outside the axes."""
     models, shortcuts, metric = data["models"], data["shortcuts"], data["metric"]
     if not models:
         raise PlotUnavailable("no model with a test metric")
@@ -55,10 +60,9 @@ def plot_summary_chart(data: Mapping[str, Any], path: PathLike) -> None:
             ax.plot([m["lo"], m["hi"]], [i, i], color=colour, lw=2.5, solid_capstyle="butt")
         ax.plot(m["value"], i, "o", color=colour, ms=8)
         ax.text(m["value"], i + 0.22, f"{m['value']:.3f}", ha="center", fontsize=9)
-    styles = ("--", ":", "-.", (0, (5, 1, 1, 1)))
     for k, (name, v) in enumerate(sorted(shortcuts.items(), key=lambda kv: -kv[1])):
-        ax.axvline(v, color=f"C{k % 10}", ls=styles[k % len(styles)], lw=1.3,
-                   label=f"{name} {v:.3f}")
+        colour, dash = BASELINE_STYLES[k % len(BASELINE_STYLES)]
+        ax.axvline(v, color=colour, ls=dash, lw=1.4, label=f"{name} {v:.3f}")
     ax.set_yticks(np.arange(len(models)), [m["name"] for m in reversed(models)])
     ax.set_ylim(-0.6, len(models) - 0.3)
     ax.set_xlabel(f"test {metric} (dot) with 95% interval; lines: shortcut baselines")

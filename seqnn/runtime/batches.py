@@ -7,8 +7,8 @@ Batch layout (what :class:`PadCollate` returns, right-padded with the pad id 0):
   sequence in the batch: rounded up to a multiple of an eighth of its power of two (at
   least 8, at most ``max_len``), so that batches come in a few dozen widths instead of one
   per length -- the allocator and oneDNN then reuse their blocks and primitives instead of
-  piling up one set per width (the default CNN, two epochs of 10^4 proteins: peak 0.92
-  against 1.30 GB, and 10 % faster; benchmarks/README.md). Every model ignores padding.
+  piling up one set per width (measured in benchmarks/README.md, "Every step at proteome
+  scale"). Every model ignores padding.
 * ``mask`` ``(N, L)`` bool, True at real residues;
 * ``lengths`` ``(N,)`` ``int64`` (after cropping to ``max_len``);
 * ``y`` ``(N,)`` ``int64`` class index, ``(N,)`` ``float32`` value, ``(N, K)`` ``float32``

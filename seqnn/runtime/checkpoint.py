@@ -13,8 +13,11 @@ and the reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,13 +27,17 @@ from torch import nn
 
 from .._version import __version__
 from ..data.files import atomic_path
-from ..errors import CheckpointError
+from ..errors import CheckpointError, OutputError
 from ..layout import MODEL_META as META_FILE
 from ..layout import WEIGHTS as WEIGHTS_FILE
-from ..modelmeta import FORMAT_VERSION, REQUIRED_KEYS
+from ..modelmeta import FORMAT_VERSION, REQUIRED_KEYS, expected_input_encoding, input_encoding
 from ..models import get_model
 from ..models.ensemble import Ensemble
+from ..models.layers import InputLayer
 from .recipe import check_finite, check_fit, check_meta, parse_meta, read_header
+
+#: the key of the weights' safetensors metadata that records :func:`input_encoding`
+INPUT_KEY = "seqnn_input_encoding"
 
 
 def seqnn_version() -> str:
@@ -60,16 +67,55 @@ def save_model(directory: str | os.PathLike, model: nn.Module, meta: dict[str, A
     missing = [k for k in REQUIRED_KEYS if record.get(k) is None]
     if missing:
         raise ValueError(f"save_model: meta lacks {', '.join(missing)}")
+    kinds = {m.kind for m in model.modules() if isinstance(m, InputLayer)}
+    if len(kinds) == 1:  # the input table the weights are trained on (checked on load)
+        record["input_encoding"] = input_encoding(kinds.pop())
     text = json.dumps(record, indent=2, sort_keys=True)  # fails early if not serialisable
     weights = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     directory.mkdir(parents=True, exist_ok=True)
     from safetensors.torch import save_file
 
-    with atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_file(weights, tmp, metadata={"format": "pt", "seqnn_format_version": "1"})
-    with atomic_path(directory / META_FILE) as tmp:
+    with atomic_path(directory / WEIGHTS_FILE, inside=directory) as tmp, _write_errors(
+            directory / WEIGHTS_FILE):
+        save_file(weights, tmp, metadata={"format": "pt", "seqnn_format_version": "1", **(
+            {INPUT_KEY: record["input_encoding"]} if "input_encoding" in record else {})})
+    with atomic_path(directory / META_FILE, inside=directory) as tmp:
         Path(tmp).write_text(text + "\n")
     return directory
+
+
+@contextlib.contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
+    """safetensors' write error (``SafetensorError: Error while serializing: I/O error: No
+    space left on device (os error 28)``) as one :class:`~seqnn.errors.OutputError`."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as err:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        m = re.search(r"I/O error: (.+?)(?: \(os error \d+\))?$", text)
+        raise OutputError(path, f"cannot write ({m.group(1) if m else text})") from None
+
+
+def check_input_fits(meta: dict[str, Any], weights_path: Path, meta_path: Path) -> None:
+    """The weights' recorded input encoding (safetensors metadata, where present) against
+    the one ``meta['params']['input']`` implies: refuses a model.json edited after training
+    even when its ``input_encoding`` key was edited or removed too."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights_path), framework="pt") as fh:
+            stored = (fh.metadata() or {}).get(INPUT_KEY)
+    except Exception as err:  # safetensors raises SafetensorError, OSError, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{weights_path}: not a valid safetensors file ({first})") from None
+    want = expected_input_encoding(meta)
+    if stored is not None and want is not None and stored != want:
+        kind = meta["params"].get("input", "onehot")
+        raise CheckpointError(f"{meta_path}: 'params.input' {kind!r} does not match the "
+                              f"weights, trained on {stored.split(':')[0]!r} input: model.json "
+                              "was edited after training (restore params.input)")
 
 
 def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
@@ -138,6 +184,7 @@ def load_model(
     with torch.device("meta"):
         shapes = build_model(meta, Path(directory) / META_FILE)
     check_fit(shapes, header, weights_path)
+    check_input_fits(meta, weights_path, Path(directory) / META_FILE)
     weights = read_weights(directory)
     check_finite(weights, weights_path)
     model = build_model(meta, Path(directory) / META_FILE)

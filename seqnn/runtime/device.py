@@ -15,12 +15,15 @@ from contextlib import AbstractContextManager
 
 import torch
 
+from ..errors import ConfigError
+
 
 def select_device(name: str = "auto") -> torch.device:
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:N" | "mps"`` into a ``torch.device``.
 
     ``auto`` picks CUDA, then Apple MPS, then CPU. Asking for a device that is not available
-    raises ``ValueError`` saying so (no silent fallback to CPU).
+    raises :class:`~seqnn.errors.ConfigError` (a ``ValueError``) saying so, one line (no
+    silent fallback to CPU).
     """
     if name == "auto":
         if torch.cuda.is_available():
@@ -30,21 +33,21 @@ def select_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise ConfigError(
                 f"device {name!r} requested but CUDA is not available (no GPU or a CPU-only "
                 "torch build); use device 'cpu' or 'auto'"
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) visible")
+            raise ConfigError(f"device {name!r}: only {torch.cuda.device_count()} GPU(s) visible")
     elif device.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise ValueError(f"device {name!r} requested but Apple MPS is not available")
+            raise ConfigError(f"device {name!r} requested but Apple MPS is not available")
     elif device.type != "cpu":
-        raise ValueError(f"unsupported device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+        raise ConfigError(f"unsupported device {name!r}; use auto, cpu, cuda, cuda:N or mps")
     return device
 
 
@@ -52,10 +55,10 @@ def limit_heap_growth(threshold: int = 4 << 20) -> bool:
     """On glibc, serve every allocation over ``threshold`` bytes by ``mmap`` (``mallopt
     M_MMAP_THRESHOLD``) so freed batch activations go back to the system; returns whether it
     applied. glibc's default threshold climbs to 32 MiB after the first large free, and batches
-    of ever-changing widths then fragment the heap, so peak memory grows with the file (the
-    default CNN: 1.2 GB after 10,000 proteins, 2.4 GB after 100,000; 0.6-0.7 GB with this), at
-    about 20% more wall time (page faults). Training does not use it: there the backward
-    pass makes it halve the speed (benchmarks/README.md, "Training"). Process-wide, so only
+    of ever-changing widths then fragment the heap, so peak memory grows with the file; this
+    keeps it flat at the cost of some wall time (page faults). Training does not use it:
+    there the backward pass makes it much slower (benchmarks/README.md, "Prediction" and
+    "Training" have the measurements). Process-wide, so only
     the ``seqnn predict`` and ``embed`` commands call it; a ``MALLOC_MMAP_THRESHOLD_`` set in
     the environment is left alone.
     """
@@ -74,8 +77,8 @@ def heap_limited(threshold: int = 4 << 20) -> Iterator[None]:
     """:func:`limit_heap_growth` for the block only: afterwards allocations up to 32 MiB (glibc's
     largest automatic threshold) come from the heap again, at training's speed, and the freed
     pages go back to the system. For the inference after training (temperature, thresholds,
-    predictions on every split): without it, predicting 80,000 training proteins with the
-    default CNN peaked at 9.2 GB, against 1.2 GB for the training epoch itself."""
+    predictions on every split): without it, predicting a large training split peaks far
+    above the training epoch itself (benchmarks/README.md, "Every step at proteome scale")."""
     applied = limit_heap_growth(threshold)
     try:
         yield
@@ -97,8 +100,8 @@ def limit_primitive_cache(capacity: int = PRIMITIVE_CACHE_CAPACITY) -> bool:
     convolution runs; returns whether it set the variable.
 
     Per-batch padding gives nearly every batch its own width, so each batch builds new conv
-    primitives; oneDNN keeps the last 1024 with their buffers, which on SCL2205 held about
-    0.8 GB of a 1.9 GB peak after 4,000 proteins (benchmarks/README.md, "Memory"). Old widths
+    primitives; oneDNN keeps the last 1024 with their buffers, a large share of the peak
+    memory on long proteins (benchmarks/README.md, "Training"). Old widths
     are rarely seen again, so a small cache costs no speed. oneDNN reads the variable once,
     when a process makes its first primitive, so this acts only if called before that; a
     value set in the environment is left alone.

@@ -8,8 +8,8 @@ and make the CPU forward pass faster: :func:`for_inference`.
   writes one ``(N, C, L)`` array instead of four.
 * The input layer hands its ``(N, L, C)`` lookup on as a transposed view, without a copy.
 * Every ``nn.Conv1d`` with ``groups == 1`` runs as a ``(N, C, 1, L)`` ``conv2d`` in the
-  channels-last memory format, which takes oneDNN's direct NHWC kernels on x86 CPUs (about
-  1.5-2x the ``conv1d`` throughput at the default CNN's shapes; ``benchmarks/bench_roofline.py``).
+  channels-last memory format, which takes oneDNN's direct NHWC kernels on x86 CPUs (faster
+  than ``conv1d`` at the default CNN's shapes; ``benchmarks/bench_roofline.py`` measures it).
 
 The model's own modules are not changed: :func:`for_inference` returns a rewritten deep copy,
 for inference only (the rewritten copy has no batch-norm statistics left to train).

@@ -35,6 +35,7 @@ from ..modelmeta import (
     MAX_NESTING,
     MAX_STR,
     REQUIRED_KEYS,
+    check_input_encoding,
     check_outputs,
     check_rules,
     check_version,
@@ -95,16 +96,25 @@ def check_meta(meta: Any, path: Path) -> dict[str, Any]:
                     f"{_short(name)}")
     if not isinstance(meta["params"], dict):
         raise _fail(path, "params", "must be an object")
+    check_meta_params(name, meta["params"], path)
+    check_outputs(meta, path)
+    check_rules(meta, path)
+    check_input_encoding(meta, path)
+    return meta
+
+
+def check_meta_params(name: str, params: dict[str, Any], path: str | Path) -> None:
+    """Every key of ``params`` a parameter of registry model ``name`` holding a plain
+    bounded value (integers at most :data:`MAX_PARAM_INT`, lists at most :data:`MAX_LIST`
+    long); used for ``model.json`` and for a config's model block before it is built.
+    Raises :class:`~seqnn.errors.CheckpointError` ``"<path>: 'params.<key>' <reason>"``."""
     defaults = model_params(name)
-    for key, value in meta["params"].items():
+    for key, value in params.items():
         if key in ("n_outputs", "task"):
             continue
         if key not in defaults:
             raise _fail(path, f"params.{key}", f"is not a parameter of model {name!r}")
-        _check_param(path, key, value, defaults[key])
-    check_outputs(meta, path)
-    check_rules(meta, path)
-    return meta
+        _check_param(Path(path), key, value, defaults[key])
 
 
 def read_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -170,5 +180,6 @@ def check_finite(weights: dict[str, torch.Tensor], path: Path) -> None:
 
 
 __all__ = ["FLOAT_DTYPES", "MAX_CLASSES", "MAX_ENSEMBLE", "MAX_LEN", "MAX_META_BYTES",
-           "MAX_NESTING", "check_finite", "check_fit", "check_meta", "check_outputs",
-           "check_rules", "nesting_depth", "parse_json_bounded", "parse_meta", "read_header"]
+           "MAX_NESTING", "check_finite", "check_fit", "check_meta", "check_meta_params",
+           "check_outputs", "check_rules", "nesting_depth", "parse_json_bounded", "parse_meta",
+           "read_header"]

@@ -29,15 +29,25 @@ uses the k-mer prefiltered ``search`` at sensitivity ``-s`` :data:`AUDIT_SENSITI
 (``split: {audit_sensitivity: S}``, also used for the representatives). Both can
 miss homologues the exhaustive search finds; ``benchmarks/README.md`` gives the measured
 recall, and the split summary and audit record which method ran (:func:`search_method`).
+
+A long run is logged through :mod:`logging` (``seqnn.mmseqs``, which the CLI prints on
+stderr, so the workflow's log files get it): once an mmseqs command has run for
+:data:`HEARTBEAT_S` seconds, the sizes searched and the method, the command (paths inside the
+temporary folder by their name) and ``still running: mmseqs <module>, <elapsed>``, then that
+line every :data:`HEARTBEAT_S` seconds, and its elapsed time when it ends. Shorter commands
+log the same at DEBUG level only, so a quick split or a one-line error stays as it was.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,7 +58,7 @@ import pandas as pd
 from ..errors import MMseqsNotFound
 
 #: all-vs-all Smith-Waterman up to this many DP cells (query residues x target residues):
-#: the 3.5k AMP peptides against themselves are 1.5e10 cells, about 15 s on 2 cores
+#: (the 3.5k AMP peptides against themselves are 1.5e10 cells)
 EXHAUSTIVE_MAX_CELLS = 3e10
 #: default number of sequences above which the split uses linclust and the audit a prefilter
 LINCLUST_ABOVE = 50_000
@@ -56,6 +66,22 @@ LINCLUST_ABOVE = 50_000
 AUDIT_SENSITIVITY = 5.7
 _COLUMNS = "query,target,nident,alnlen,qcov,tcov,evalue"
 _ALIGN_FLAGS = ("--alignment-mode", "3", "--mask", "0", "--comp-bias-corr", "0")
+#: seconds between two "still running" lines while an mmseqs command runs
+HEARTBEAT_S = 30.0
+log = logging.getLogger("seqnn.mmseqs")
+_about = threading.local()  # what the running align/linclust does (sizes, method)
+
+
+@contextmanager
+def _describing(text: str) -> Iterator[None]:
+    """While the block runs, ``text`` describes the mmseqs commands it starts (logged with
+    the first heartbeat)."""
+    log.debug("%s", text)
+    _about.text = text
+    try:
+        yield
+    finally:
+        _about.text = ""
 
 
 def find_mmseqs() -> str:
@@ -96,12 +122,47 @@ def _tempdir(workdir: str | Path | None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _mmseqs(binary: str, *args: str) -> None:
-    """Run one quiet mmseqs module; a failure raises RuntimeError with stderr's tail."""
-    proc = subprocess.run([binary, *args, "-v", "1"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr + proc.stdout).strip().splitlines()[-15:])
-        raise RuntimeError(f"mmseqs {args[0]} failed (exit {proc.returncode}):\n{tail}")
+def _elapsed(seconds: float) -> str:
+    """``12.3 s`` or ``5 min 07 s``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def _mmseqs(binary: str, *args: str, heartbeat: float | None = None) -> None:
+    """Run one quiet mmseqs module, logging the command, a heartbeat every ``heartbeat``
+    seconds (:data:`HEARTBEAT_S`) and the elapsed time; a failure raises RuntimeError with
+    the output's tail. Ctrl-C or SIGTERM stops the child before the exception goes on."""
+    shown = " ".join(Path(a).name if os.sep in a else a for a in args)
+    log.debug("mmseqs %s", shown)
+    every = HEARTBEAT_S if heartbeat is None else heartbeat
+    start, beats = time.monotonic(), 0
+    with tempfile.TemporaryFile("w+") as output:  # a file, not a pipe: no full-pipe stall
+        proc = subprocess.Popen([binary, *args, "-v", "1"], stdout=output,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=every)
+                    break
+                except subprocess.TimeoutExpired:
+                    if not beats:  # a long step: say what it is
+                        if getattr(_about, "text", ""):
+                            log.info("%s", _about.text)
+                        log.info("mmseqs %s", shown)
+                    beats += 1
+                    log.info("still running: mmseqs %s, %s", args[0],
+                             _elapsed(time.monotonic() - start))
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        log.log(logging.INFO if beats else logging.DEBUG, "mmseqs %s: done in %s", args[0],
+                _elapsed(time.monotonic() - start))
+        if proc.returncode != 0:
+            output.seek(0)
+            tail = "\n".join(output.read().strip().splitlines()[-15:])
+            raise RuntimeError(f"mmseqs {args[0]} failed (exit {proc.returncode}):\n{tail}")
 
 
 def _write_fasta(path: Path, seqs: Sequence[str]) -> None:
@@ -123,7 +184,7 @@ def search_method(cells: float, sensitivity: float | None = None) -> dict:
 def align(
     queries: Sequence[str], targets: Sequence[str], workdir: str | Path | None, threads: int,
     coverage: float, evalue: float, min_identity: float = 0.0,
-    sensitivity: float | None = None,
+    sensitivity: float | None = None, target_db: str | Path | None = None,
 ) -> pd.DataFrame:
     """All alignments of ``queries`` against ``targets`` passing coverage and E-value.
 
@@ -131,23 +192,31 @@ def align(
     (``nident / alnlen``), ``qcov``, ``tcov`` and ``evalue``. Passing the same list object
     twice searches it against itself. Flags: see the module docstring and
     :func:`search_method` (``sensitivity`` forces the k-mer prefilter at that ``-s``).
+    ``target_db``: an MMseqs2 database of ``targets`` made by :func:`createdb` (record ``i``
+    is ``targets[i]``), searched instead of building one from ``targets`` on every call.
     """
     binary = find_mmseqs()
     cells = float(sum(map(len, queries))) * float(sum(map(len, targets)))
-    prefilter = search_method(cells, sensitivity)["flags"]
-    with _tempdir(workdir) as tmp:
-        _write_fasta(tmp / "t.fa", targets)
-        _mmseqs(binary, "createdb", str(tmp / "t.fa"), str(tmp / "tdb"))
-        qdb = tmp / "tdb"
-        if queries is not targets:
+    method = search_method(cells, sensitivity)
+    prefilter = method["flags"]
+    about = (f"aligning {len(queries)} queries ({sum(map(len, queries))} residues) against "
+             f"{len(targets)} targets ({sum(map(len, targets))} residues): {method['method']} "
+             f"search ({cells:.3g} DP cells), {threads} thread(s)")
+    with _tempdir(workdir) as tmp, _describing(about):
+        tdb = Path(target_db) if target_db is not None else tmp / "tdb"
+        if target_db is None:
+            _write_fasta(tmp / "t.fa", targets)
+            _mmseqs(binary, "createdb", str(tmp / "t.fa"), str(tdb))
+        qdb = tdb
+        if queries is not targets or target_db is not None:
             _write_fasta(tmp / "q.fa", queries)
             _mmseqs(binary, "createdb", str(tmp / "q.fa"), str(tmp / "qdb"))
             qdb = tmp / "qdb"
-        _mmseqs(binary, "search", str(qdb), str(tmp / "tdb"), str(tmp / "aln"), str(tmp / "tmp"),
+        _mmseqs(binary, "search", str(qdb), str(tdb), str(tmp / "aln"), str(tmp / "tmp"),
                 *prefilter, "-a", *_ALIGN_FLAGS, "-c", str(coverage), "--cov-mode", "0",
                 "-e", str(evalue),
                 "--min-seq-id", str(max(0.0, min_identity - 0.001)), "--threads", str(threads))
-        _mmseqs(binary, "convertalis", str(qdb), str(tmp / "tdb"), str(tmp / "aln"),
+        _mmseqs(binary, "convertalis", str(qdb), str(tdb), str(tmp / "aln"),
                 str(tmp / "aln.tsv"), "--format-output", _COLUMNS, "--threads", str(threads))
         names = _COLUMNS.split(",")
         hits = (pd.read_csv(tmp / "aln.tsv", sep="\t", names=names, header=None)
@@ -158,13 +227,35 @@ def align(
     return hits[["query", "target", "identity", "qcov", "tcov", "evalue"]].reset_index(drop=True)
 
 
+def createdb(seqs: Sequence[str], db: str | Path) -> None:
+    """Write the MMseqs2 database ``db`` (a path prefix; its files are ``db``, ``db.index``,
+    ``db_h`` ...) of ``seqs``, record ``i`` being ``seqs[i]``: the ``target_db`` of
+    :func:`align`."""
+    db = Path(db)
+    fasta = db.with_name(db.name + ".fa")
+    _write_fasta(fasta, seqs)
+    try:
+        _mmseqs(find_mmseqs(), "createdb", str(fasta), str(db))
+    finally:
+        fasta.unlink(missing_ok=True)
+
+
+def mmseqs_version() -> str:
+    """The version string of the MMseqs2 binary :func:`find_mmseqs` finds."""
+    done = subprocess.run([find_mmseqs(), "version"], capture_output=True, text=True,
+                          check=False)
+    return done.stdout.strip() or f"unknown (exit {done.returncode})"
+
+
 def linclust(seqs: Sequence[str], workdir: str | Path | None, threads: int, identity: float,
              coverage: float, evalue: float) -> np.ndarray:
     """``mmseqs linclust`` of ``seqs``: ``(N,)`` ``int64``, the position of each sequence's
     cluster representative (``--min-seq-id identity -c coverage --cov-mode 0 -e evalue``,
     identity as ``nident / alnlen``; set-cover clusters, see the module docstring)."""
     binary = find_mmseqs()
-    with _tempdir(workdir) as tmp:
+    about = (f"linclust of {len(seqs)} sequences ({sum(map(len, seqs))} residues) at identity "
+             f"{identity:g}, {threads} thread(s)")
+    with _tempdir(workdir) as tmp, _describing(about):
         _write_fasta(tmp / "s.fa", seqs)
         _mmseqs(binary, "createdb", str(tmp / "s.fa"), str(tmp / "db"))
         _mmseqs(binary, "linclust", str(tmp / "db"), str(tmp / "clu"), str(tmp / "tmp"),
@@ -184,5 +275,7 @@ def linclust_flags(identity: float, coverage: float, evalue: float) -> list[str]
             "--cov-mode", "0", "-e", f"{evalue:g}", *_ALIGN_FLAGS]
 
 
-__all__ = ["AUDIT_SENSITIVITY", "EXHAUSTIVE_MAX_CELLS", "LINCLUST_ABOVE", "MMseqsNotFound",
-           "align", "find_mmseqs", "linclust", "linclust_flags", "search_method"]
+__all__ = ["AUDIT_SENSITIVITY", "EXHAUSTIVE_MAX_CELLS", "HEARTBEAT_S", "LINCLUST_ABOVE",
+           "MMseqsNotFound",
+           "align", "createdb", "find_mmseqs", "linclust", "linclust_flags", "mmseqs_version",
+           "search_method"]

@@ -17,8 +17,9 @@ import pandas as pd
 
 from .. import layout
 from ..config import SplitSpec, check_valid_fraction
+from ..config_bounds import check_fields
 from ..data.files import write_table, write_text
-from ..data.tables import read_sequences, read_table
+from ..data.tables import TASKS, read_sequences, read_table
 from ..errors import ConfigError, SeqnnInputError
 from . import leakage, variant_audit, variants
 from . import methods as sp
@@ -38,9 +39,16 @@ def _split_spec(options: dict[str, Any]) -> tuple[SplitSpec, str | None]:
         raise ConfigError(f"split options: unknown key(s) {', '.join(unknown)}")
     opts = dict(options)
     task = opts.pop("task", None)
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"split options: unknown task {task!r}; choose one of "
+                          f"{', '.join(TASKS)}")
     if "fractions" in opts:
         opts["fractions"] = tuple(opts["fractions"])
     spec = SplitSpec(**opts)
+    try:  # identity, coverage, folds, ... within their declared ranges
+        check_fields(spec, "split")
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
     if len(spec.fractions) != 3 or abs(sum(spec.fractions) - 1) > 1e-6:
         raise ConfigError("split fractions: three numbers summing to 1 expected")
     check_valid_fraction(spec, "split")

@@ -83,14 +83,16 @@ def train_ensemble(
                   epochs_run=sum(s["epochs_run"] for s in summaries),
                   train_config={**record["train_config"], "ensemble": config.ensemble,
                                 "seed": config.seed})
-    write_table(pd.concat(histories, ignore_index=True), out / HISTORY)
+    write_table(pd.concat(histories, ignore_index=True), out / HISTORY, inside=out)
     record.pop("temperature", None)  # a member's; the ensemble gets its own
     with heap_limited():  # inference only from here (runtime.device.heap_limited)
         temperature = valid_temperature(model, valid, config, device)
         labelwise = temperature if isinstance(temperature, list) else None  # multilabel
         thresholds = valid_thresholds(model, valid, config, device, labelwise)  # the average's
         metrics = (evaluate_run(model, train, valid, test, config, device, out, notes,
-                                thresholds, labelwise) if evaluate else None)
+                                thresholds, labelwise,
+                                temperature=None if labelwise is not None else temperature)
+                   if evaluate else None)
     if thresholds is not None:
         record["thresholds"] = dict(zip(train.class_names, thresholds, strict=True))
     if labelwise is not None:

@@ -91,7 +91,7 @@ def apply_control(parts: dict[str, EncodedDataset], control: str | None,
 
 def write_fasta(ds: EncodedDataset, path: Path, chunk: int = 4096) -> None:
     """The sequences of ``ds`` as FASTA (atomically), ``chunk`` records at a time."""
-    with atomic_path(path) as tmp, open(tmp, "w") as fh:
+    with atomic_path(path, inside=path.parent) as tmp, open(tmp, "w") as fh:
         for a in range(0, len(ds), chunk):
             fh.write("".join(f">{ds.ids[i]}\n{ds.sequence(i)}\n"
                              for i in range(a, min(a + chunk, len(ds)))))
@@ -137,7 +137,7 @@ def run_training(
         write_fasta(parts["train"], out / layout.TRAIN_SEQUENCES)
         if summary.get("metrics") and model == "autoencoder" and parts["train"].labels is not None:
             write_text(json.dumps(probe_latent(out, parts, config), indent=2),
-                       out / layout.PROBE)
+                       out / layout.PROBE, inside=out)
     return summary
 
 

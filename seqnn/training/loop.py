@@ -32,6 +32,7 @@ from ..runtime.batches import dataset_hash, make_loader
 from ..runtime.device import amp_settings, autocast, select_device
 from ..runtime.forward import batch_loss, batch_outputs, model_task, run_model, to_device
 from .evaluation import split_metrics
+from .model_size import check_model_size
 from .parts import (
     balanced_class_weights,
     build_loss,
@@ -78,6 +79,9 @@ class Trainer:
         """``order_seed`` seeds the batch order (default: ``config.seed``, which also seeds
         the weights and dropout); an ensemble's members share their ensemble's."""
         self.cfg, self.out_dir, self.train_ds, self.valid_ds = config, out_dir, train, valid
+        # refuse a model too large for memory before anything is allocated (meta device)
+        check_model_size(model_name, model_params, train.task, n_outputs_for(train),
+                         config.max_len, "")
         self.device = select_device(config.device)
         self.model = _build_model(model_name, model_params, train, config.seed).to(self.device)
         self.task = model_task(self.model)
@@ -306,9 +310,14 @@ class Trainer:
 
     def save(self) -> None:
         save_state(self.out_dir, self.state())
-        write_table(pd.DataFrame(self.history), self.out_dir / HISTORY)
+        write_table(pd.DataFrame(self.history), self.out_dir / HISTORY, inside=self.out_dir)
 
     def fit(self) -> None:
+        """Run the epochs left, saving after each, then keep the best weights. A finished run
+        resumed (no epoch left: a forced rerun, whose outputs Snakemake deleted) writes its
+        state and history again, so its model folder is complete and the same as before."""
+        if not self.running and self.epoch:
+            self.save()
         while self.running:
             self.run_epoch()
             self.save()

@@ -1,10 +1,15 @@
 """The parts a training run is assembled from: losses (built-in or the user's own), class
 weights, optimisers, learning-rate schedules and the monitored metric.
+
+Every part comes from a registry by name. A config never names code to import: a loss of the
+user's own is the documented opt-in of an entry point that an installed package registers in
+the group ``seqnn.losses`` (:func:`registered_loss`); a ``module:function`` string is refused
+(:func:`seqnn.config_safety.check_loss_name`). A name outside the registries raises
+:class:`~seqnn.errors.ConfigError` (one line, exit 2 in the CLI).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -13,6 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config_safety import BUILTIN_LOSSES, LOSS_ENTRY_POINTS, check_loss_name
+from ..errors import ConfigError
 from ..metrics import metrics_of, primary_metric
 
 LOWER_IS_BETTER = ("loss", "rmse")
@@ -68,17 +75,26 @@ def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(out.float().reshape(y.shape), y.float())
 
 
-def import_loss(spec: str) -> LossFn:
-    """User loss ``"package.module:function"``: ``function(outputs, targets) -> scalar``."""
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"loss {spec!r}: expected 'package.module:function'")
+def registered_loss(name: str) -> LossFn:
+    """The loss an installed package registers as entry point ``name`` in the group
+    ``seqnn.losses`` (``[project.entry-points."seqnn.losses"] focal = "mypkg.losses:focal"``):
+    ``function(outputs, targets) -> scalar``. Only such a registered name is loaded: a
+    ``module:function`` string is refused, so a config cannot import code from the working
+    folder."""
+    from importlib.metadata import entry_points
+
+    check_loss_name(name)
+    found = [ep for ep in entry_points(group=LOSS_ENTRY_POINTS) if ep.name == name]
+    if not found:
+        raise ConfigError(f"loss {name!r} is not registered under the entry-point group "
+                          f"'{LOSS_ENTRY_POINTS}'")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
+        fn = found[0].load()
     except (ImportError, AttributeError) as err:
-        raise ValueError(f"loss {spec!r} cannot be imported: {err}") from None
+        raise ConfigError(f"loss {name!r} (entry point {found[0].value}) cannot be loaded: "
+                          f"{err}") from None
     if not callable(fn):
-        raise ValueError(f"loss {spec!r} is not callable")
+        raise ConfigError(f"loss {name!r} (entry point {found[0].value}) is not callable")
     return fn
 
 
@@ -92,13 +108,13 @@ def build_loss(
     class 1 is the positive class), cross-entropy (multiclass), MSE (regression), and for
     multilabel one BCE-with-logits per label (``targets`` ``(N, K)`` 0/1), averaged.
     ``class_weights`` ``(C,)`` weight the classification losses (multilabel: the per-label
-    positive weights of :func:`positive_weights`); a user loss
-    (``package.module:function``) gets the raw outputs and targets and no weights.
+    positive weights of :func:`positive_weights`); a registered loss
+    (:func:`registered_loss`) gets the raw outputs and targets and no weights.
     """
-    if ":" in spec:
+    if spec not in BUILTIN_LOSSES:
         if class_weights is not None:
-            raise ValueError("class_weights only apply to the built-in classification losses")
-        return import_loss(spec)
+            raise ConfigError("class_weights only apply to the built-in classification losses")
+        return registered_loss(spec)
     auto = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse",
             "multilabel": "bce"}
     name = auto.get(task) if spec == "auto" else spec
@@ -107,14 +123,12 @@ def build_loss(
         return partial(_multilabel_bce, weight=weight)
     fits = {"bce": "binary", "cross_entropy": "multiclass", "mse": "regression"}
     if name not in fits:
-        raise ValueError(
-            f"unknown loss {spec!r}; use auto, cross_entropy, bce, mse or module:function"
-        )
+        raise ConfigError(f"unknown loss {spec!r}; use auto, cross_entropy, bce or mse")
     if fits[name] != task:
-        raise ValueError(f"loss {name!r} does not fit task {task!r} (it is for {fits[name]})")
+        raise ConfigError(f"loss {name!r} does not fit task {task!r} (it is for {fits[name]})")
     if name == "mse":
         if class_weights is not None:
-            raise ValueError("class_weights 'balanced' needs a classification task")
+            raise ConfigError("class_weights 'balanced' needs a classification task")
         return _mse
     weight = None if class_weights is None else torch.as_tensor(class_weights, device=device)
     return partial(_cross_entropy if name == "cross_entropy" else _bce, weight=weight)
@@ -137,7 +151,7 @@ def resolve_monitor(monitor: str | None, task: str, unsupervised: bool) -> tuple
     name = primary if monitor in (None, "auto") else monitor
     if name != "loss" and name not in known:
         choices = ", ".join(known)
-        raise ValueError(f"monitor {name!r} is not available; use loss or one of {choices}")
+        raise ConfigError(f"monitor {name!r} is not available; use loss or one of {choices}")
     logged = primary if name == "loss" else name
     return name, logged, "min" if name in LOWER_IS_BETTER else "max"
 
@@ -170,7 +184,7 @@ def build_optimizer(
             return cls(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; use adam, adamw or sgd")
+    raise ConfigError(f"unknown optimizer {name!r}; use adam, adamw or sgd")
 
 
 def build_scheduler(
@@ -186,8 +200,9 @@ def build_scheduler(
         )
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
-    raise ValueError(f"unknown scheduler {name!r}; use none, plateau or cosine")
+    raise ConfigError(f"unknown scheduler {name!r}; use none, plateau or cosine")
 
 
 __all__ = ["LOWER_IS_BETTER", "balanced_class_weights", "positive_weights", "build_loss",
-           "build_optimizer", "build_scheduler", "import_loss", "is_better", "resolve_monitor"]
+           "build_optimizer", "build_scheduler", "is_better", "registered_loss",
+           "resolve_monitor"]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import nullcontext
 from typing import Any
 
 from ..config import TrainConfig
 from ..data.encoding import EncodedDataset
 from . import distributed
 from .ensemble import train_ensemble
+from .lock import model_folder_lock
 from .single import check_splits, train_single
 
 log = logging.getLogger("seqnn.train")
@@ -56,21 +58,26 @@ def train_model(
     In a process started by ``torchrun`` with more than one process, one network trains
     data-parallel and an ensemble's members are spread over the processes; only rank 0
     writes files (:mod:`seqnn.training.distributed`).
+
+    While it trains, the process (rank 0) holds ``out_dir/.lock``; a second trainer on the
+    same folder raises :class:`~seqnn.errors.TrainingError` (:mod:`seqnn.training.lock`).
     """
     notes = check_splits(train, valid, test)
     for note in notes:
         log.warning("%s", note)
     spread = distributed.launched()  # under torchrun: see seqnn.training.distributed
-    if config.ensemble > 1:
-        ensemble = distributed.train_members_spread if spread else train_ensemble
-        return ensemble(train, valid, config=config, out_dir=out_dir, test=test,
-                        evaluate=evaluate, notes=notes, model_name=model_name,
-                        model_params=model_params, resume=resume, meta=meta,
-                        restart_on_change=restart_on_change)
-    single = distributed.train_data_parallel if spread else train_single
-    return single(train, valid, model_name=model_name, model_params=model_params,
-                  config=config, out_dir=out_dir, resume=resume, meta=meta, test=test,
-                  evaluate=evaluate, restart_on_change=restart_on_change, notes=notes)
+    # one trainer per model folder (seqnn.training.lock); under torchrun rank 0 holds it
+    with model_folder_lock(out_dir) if distributed.is_main_process() else nullcontext():
+        if config.ensemble > 1:
+            ensemble = distributed.train_members_spread if spread else train_ensemble
+            return ensemble(train, valid, config=config, out_dir=out_dir, test=test,
+                            evaluate=evaluate, notes=notes, model_name=model_name,
+                            model_params=model_params, resume=resume, meta=meta,
+                            restart_on_change=restart_on_change)
+        single = distributed.train_data_parallel if spread else train_single
+        return single(train, valid, model_name=model_name, model_params=model_params,
+                      config=config, out_dir=out_dir, resume=resume, meta=meta, test=test,
+                      evaluate=evaluate, restart_on_change=restart_on_change, notes=notes)
 
 
 __all__ = ["train_model"]

@@ -125,7 +125,9 @@ def _finish_model(trainer: Trainer, train: EncodedDataset, valid: EncodedDataset
     labelwise = temperature if isinstance(temperature, list) else None  # multilabel
     thresholds = valid_thresholds(model, valid, config, trainer.device, labelwise)
     metrics = (evaluate_run(model, train, valid, test, config, trainer.device, out, notes,
-                            thresholds, labelwise) if evaluate else None)
+                            thresholds, labelwise,
+                            temperature=None if labelwise is not None else temperature)
+               if evaluate else None)
     if thresholds is not None:  # multilabel: chosen on valid, applied by seqnn predict
         meta = {**(meta or {}), "label_separator": train.label_separator,
                 "thresholds": dict(zip(train.class_names, thresholds, strict=True))}

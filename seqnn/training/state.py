@@ -62,10 +62,15 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def save_state(out_dir: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write the training state to ``out_dir/state.pt`` atomically (plain objects only)."""
+    """Write the training state to ``out_dir/state.pt`` atomically (plain objects only).
+
+    The state goes to a temporary file that replaces ``state.pt`` only when complete, so a
+    write that fails (no space left) keeps the last good state for ``--resume`` and stops
+    with one :class:`~seqnn.errors.OutputError` naming ``state.pt`` and the reason (torch
+    writes through a Python file, whose ``OSError`` carries the reason)."""
     path = Path(out_dir) / STATE_FILE
-    with atomic_path(path) as tmp:
-        torch.save({"state_version": STATE_VERSION, **state}, tmp)
+    with atomic_path(path, inside=out_dir) as tmp, open(tmp, "wb") as fh:
+        torch.save({"state_version": STATE_VERSION, **state}, fh)
     return path
 
 

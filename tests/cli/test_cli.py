@@ -353,7 +353,8 @@ def test_train_ensemble_then_predict_with_it(runner: CliRunner, tmp_path: Path) 
     from seqnn.calibration import scale  # predict applies the ensemble's own temperature
 
     probs = ref.loc[["s0", "s3"], ["p_neg", "p_pos"]].to_numpy()
-    np.testing.assert_allclose(got["p_pos"], scale(probs, meta["temperature"])[:, 1], atol=1e-5)
+    np.testing.assert_allclose(got["p_pos"], scale(probs, meta["temperature"])[:, 1],
+                               rtol=5e-4, atol=1e-5)  # predict writes 4 significant digits
     res = runner.invoke(main, ["embed", str(tmp_path / "m"), str(tmp_path / "new.fa"),
                                "-o", str(tmp_path / "e.tsv"), "--device", "cpu"])
     assert res.exit_code == 0, res.output

@@ -78,8 +78,8 @@ def test_predict_writes_probabilities_and_the_label_set(trained: dict, tmp_path:
                                     "-o", str(out)])
     assert res.exit_code == 0, res.output
     pred = pd.read_csv(out, sep="\t", keep_default_na=False)
-    assert list(pred.columns[:6]) == ["id", "length", "predicted", "p_long", "p_motif",
-                                      "p_plain"]
+    assert list(pred.columns[:7]) == ["id", "length", "truncated", "predicted", "p_long",
+                                      "p_motif", "p_plain"]
     cuts = json.loads((trained["dir"] / "model" / "model.json").read_text())["thresholds"]
     row = pred.iloc[0]
     expect = "|".join(c for c in ("long", "motif", "plain") if row[f"p_{c}"] >= cuts[c])

@@ -300,7 +300,7 @@ def test_index_puts_datasets_side_by_side(tmp_path: Path):
     build_index(results, ["published", "cluster"], out)
     text = out.read_text()
     _assert_self_contained(text)
-    assert 'href="published/report.html"' in text and 'href="cluster/report.html"' in text
+    assert 'href="./published/report.html"' in text and 'href="./cluster/report.html"' in text
     assert "70.0%" in text and "0.0%" in text and text.count("LEAK<") == 1
     assert "cnn: test metric" in text and "mcc 0.610" in text and "aa_composition 0.400" in text
 
@@ -446,7 +446,7 @@ def test_report_index_cli_also_lists_other_reported_datasets(tmp_path: Path):
     args = ["report-index", str(results), "--datasets", "b_given", "-o", str(out)]
     assert CliRunner().invoke(main, args).exit_code == 0
     text = out.read_text()
-    assert 'href="b_given/report.html"' in text and 'href="a_other/report.html"' in text
+    assert 'href="./b_given/report.html"' in text and 'href="./a_other/report.html"' in text
     assert text.index("<th>b_given</th>") < text.index("<th>a_other</th>")
     assert "no_report" not in text
     assert CliRunner().invoke(main, [*args, "--no-others"]).exit_code == 0
@@ -536,8 +536,8 @@ def test_attribution_flags_and_plots_from_attributions_json(binary: Path, tmp_pa
         "flags": ["attributions concentrate on the termini: 50%"]})
     text = _build(binary, tmp_path)
     summary = text.split('id="summary"')[1].split('id="models"')[0]
-    assert '<p class="bad">Attribution shortcut: attributions concentrate on the termini: 50%.' \
-        in summary
+    assert '<span class="tag note">note</span> Attribution check (not part of the verdict): ' \
+        "attributions concentrate on the termini: 50%." in summary
     assert 'alt="cnn attribution shortcuts"' in text and 'alt="cnn attribution maps"' in text
     assert "Flag rule: the rule." in text
     (plots_dir / "attributions.json").write_text("[1, 2]")

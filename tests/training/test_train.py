@@ -73,7 +73,8 @@ def cfg(**kw) -> TrainConfig:
 
 
 def nan_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """A user loss (imported by its path, "<this module>:nan_loss") that is always NaN."""
+    """A user loss (registered as the entry point "nan_loss" of group seqnn.losses by the
+    test below, as an installed package would) that is always NaN."""
     return outputs.sum() * float("nan")
 
 
@@ -197,7 +198,8 @@ def test_balanced_class_weights_and_weighted_bce():
     assert torch.allclose(loss(out, y), expected)
     with pytest.raises(ValueError, match="does not fit task"):
         build_loss("cross_entropy", "binary", None, torch.device("cpu"))
-    with pytest.raises(ValueError, match="cannot be imported"):
+    with pytest.raises(ValueError, match="a config never imports code; register your own "
+                       "loss as an entry point in the group 'seqnn.losses'"):
         build_loss("no_such_module_xyz:f", "binary", None, torch.device("cpu"))
 
 
@@ -402,11 +404,17 @@ def test_resume_after_kill_9(straight, data, tmp_path):
     pd.testing.assert_frame_equal(history(out), history(tmp_path / "run"))
 
 
-def test_nan_loss_stops_with_training_error(data, tmp_path):
+def test_nan_loss_stops_with_training_error(data, tmp_path, monkeypatch):
+    import importlib.metadata as md
+
     train, valid, _ = data
+    ep = md.EntryPoint("nan_loss", f"{__name__}:nan_loss", "seqnn.losses")
+    real = md.entry_points
+    monkeypatch.setattr(md, "entry_points",
+                        lambda **kw: [ep] if kw.get("group") == "seqnn.losses" else real(**kw))
     with pytest.raises(TrainingError, match=r"non-finite loss \(nan\) at epoch 1, batch 1"):
         train_model(train, valid, model_name="mlp", model_params=MLP,
-                    config=cfg(loss=f"{__name__}:nan_loss"), out_dir=tmp_path)
+                    config=cfg(loss="nan_loss"), out_dir=tmp_path)
 
 
 def test_early_stopping_restores_best_weights(data, tmp_path):
