@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                    cwd=wd, check=True, env=env)
     res = wd / "results" / DATASET
     subprocess.run([sys.executable, "-m", "seqnn", "predict", str(res / "models" / "rnn"),
-                    f"{EXAMPLE}/new.fa", "--nearest", "-o", str(res / "new.tsv")],
+                    f"{EXAMPLE}/new.fa", "-o", str(res / "new.tsv")],
                    cwd=wd, check=True, env=env)
     data = collect(wd)
     old = json.loads(JSON_PATH.read_text()) if JSON_PATH.exists() else {}
