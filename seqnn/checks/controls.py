@@ -15,15 +15,17 @@ from ..layout import METRICS
 
 
 def summarize_controls(controls_dir: Path | None, metric: str, value: float | None,
-              chance_band: float) -> dict:
+              chance_band: float, ran: tuple[str, ...] = ("permutation", "shuffle")) -> dict:
     """Summaries of the controls in ``controls_dir``: every ``permutation*`` run (mean, sd,
     whether the mean is at chance, whether the model beats every run) and ``shuffle``.
     ``chance_band`` is the smallest band around 0 that counts as chance (the verdict's
-    :class:`~seqnn.checks.verdict.CheckSettings`)."""
+    :class:`~seqnn.checks.verdict.CheckSettings`). Only the controls in ``ran`` are read: one
+    turned off is off, even when an earlier run left its folder behind."""
     out: dict = {}
     if controls_dir is None or not controls_dir.exists():
         return out
-    runs = sorted(p for p in controls_dir.glob("permutation*") if (p / METRICS).exists())
+    runs = sorted(p for p in controls_dir.glob("permutation*")
+                  if "permutation" in ran and (p / METRICS).exists())
     tests = [read_json(p / METRICS, strict=True).get("test", {}) for p in runs]
     values = [t.get(metric) for t in tests if t.get(metric) is not None]
     if values:
@@ -36,7 +38,8 @@ def summarize_controls(controls_dir: Path | None, metric: str, value: float | No
             "chance": bool(abs(mean) <= band),
             "beats_all_runs": bool(value is not None and value > max(values)),
         }
-    shuffle = read_json(controls_dir / "shuffle" / METRICS, strict=True)
+    shuffle = (read_json(controls_dir / "shuffle" / METRICS, strict=True)
+               if "shuffle" in ran else None)
     if shuffle is not None:
         v = shuffle.get("test", {}).get(metric)
         out["shuffle"] = {"test_metric": v,

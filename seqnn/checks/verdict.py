@@ -135,9 +135,8 @@ def check_model(model_dir: Path, controls_dir: Path | None, baselines: dict, aud
         entry["best_shortcut"] = {"name": short[0], "label": SHORTCUT_NAMES.get(short[0], short[0]),
                                   "test_metric": short[1]}
         entry["delta_vs_best_shortcut"] = None if value is None else value - short[1]
-    found = summarize_controls(controls_dir, metric, value, settings.chance_band)
-    # a control turned off is off, even when an earlier run left its folder behind
-    entry["controls"] = {k: v for k, v in found.items() if k in settings.controls}
+    entry["controls"] = summarize_controls(controls_dir, metric, value, settings.chance_band,
+                                           ran=tuple(settings.controls))
     entry["controls_off"] = [c for c in ("permutation", "shuffle") if c not in settings.controls]
     if nearest is not None:
         ident = test["id"].map(nearest.set_index("id")["identity"]).fillna(0.0)

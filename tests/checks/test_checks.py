@@ -285,3 +285,17 @@ def test_python_warnings_print_as_one_plain_line(tmp_path: Path, capsys) -> None
         CliRunner().invoke(main, ["check", str(_hand_built(tmp_path)), "--models", "m",
                                   "--bootstrap", "5", "-o", str(tmp_path / "c.json")])
         assert warnings.showwarning is show_warning
+
+
+def test_a_control_turned_off_is_not_read_from_a_folder_left_behind(tmp_path) -> None:
+    import json
+
+    from seqnn.checks.controls import summarize_controls
+
+    for name, mcc in (("permutation", 0.01), ("shuffle", 0.3)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"test": {"mcc": mcc, "n": 100}}))
+    both = summarize_controls(tmp_path, "mcc", 0.5, 0.05)
+    assert set(both) == {"permutation", "shuffle"} and both["shuffle"]["delta"] == 0.2
+    assert set(summarize_controls(tmp_path, "mcc", 0.5, 0.05, ran=("shuffle",))) == {"shuffle"}
+    assert summarize_controls(tmp_path, "mcc", 0.5, 0.05, ran=()) == {}
